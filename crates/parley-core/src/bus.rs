@@ -1,0 +1,126 @@
+//! Fan-out of live happenings to connected sockets. The database is the record; the bus only
+//! says "look, something happened". A subscriber that falls behind is told so (`Lagged`) and
+//! must re-read from the store, which is why losing a bus message never loses data.
+
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use parley_domain::*;
+use serde::Serialize;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use tokio_stream_shim::BroadcastStream;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Events and typing of one conversation.
+    Conversation(ConversationId),
+    /// Conversation changes and colleagues' status, for the agents of a workspace.
+    Inbox(WorkspaceId),
+    /// Things a visitor's sockets need to know (a conversation started in another tab).
+    Visitor(VisitorId),
+    /// Whether any agent of a workspace is online, for its visitors.
+    Presence(WorkspaceId),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TypingFrom {
+    pub kind: SenderKind,
+    pub id: uuid::Uuid,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum BusMessage {
+    Event(Event),
+    Typing { conversation_id: ConversationId, from: TypingFrom, typing: bool, draft: Option<String> },
+    ConversationChanged { conversation_id: ConversationId },
+    VisitorConversation { conversation_id: ConversationId, status: ConversationStatus, last_seq: i64 },
+    VisitorChanged { visitor_id: VisitorId },
+    AgentsOnline(bool),
+    AgentStatus { user_id: UserId, status: &'static str },
+}
+
+#[derive(Debug, Clone)]
+pub enum BusItem {
+    Message(Arc<BusMessage>),
+    /// Some messages were dropped for this subscriber; re-read state from the store.
+    Lagged,
+}
+
+pub trait Bus: Send + Sync + 'static {
+    fn publish(&self, topic: Topic, msg: BusMessage);
+    fn subscribe(&self, topic: Topic) -> BoxStream<'static, BusItem>;
+}
+
+/// The single-node bus: one broadcast channel per topic with subscribers.
+pub struct LocalBus {
+    topics: dashmap::DashMap<Topic, broadcast::Sender<Arc<BusMessage>>>,
+    capacity: usize,
+}
+
+impl LocalBus {
+    pub fn new(capacity: usize) -> Self {
+        LocalBus { topics: dashmap::DashMap::new(), capacity }
+    }
+}
+
+impl Bus for LocalBus {
+    fn publish(&self, topic: Topic, msg: BusMessage) {
+        let gone = match self.topics.get(&topic) {
+            Some(tx) => tx.send(Arc::new(msg)).is_err(),
+            None => false,
+        };
+        if gone {
+            // Nobody listens any more; drop the channel unless someone subscribed meanwhile.
+            self.topics.remove_if(&topic, |_, tx| tx.receiver_count() == 0);
+        }
+    }
+
+    fn subscribe(&self, topic: Topic) -> BoxStream<'static, BusItem> {
+        let rx = self
+            .topics
+            .entry(topic)
+            .or_insert_with(|| broadcast::channel(self.capacity).0)
+            .subscribe();
+        BroadcastStream::new(rx).boxed()
+    }
+}
+
+/// A broadcast receiver as a stream, mapping lag to [`BusItem::Lagged`].
+mod tokio_stream_shim {
+    use super::*;
+    pub struct BroadcastStream;
+    impl BroadcastStream {
+        #[allow(clippy::new_ret_no_self)]
+        pub fn new(rx: broadcast::Receiver<Arc<BusMessage>>) -> impl futures::Stream<Item = BusItem> + Send {
+            futures::stream::unfold(rx, |mut rx| async move {
+                match rx.recv().await {
+                    Ok(m) => Some((BusItem::Message(m), rx)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => Some((BusItem::Lagged, rx)),
+                    Err(broadcast::error::RecvError::Closed) => None,
+                }
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn delivers_to_subscribers_of_the_topic_only_and_reports_lag() {
+        let bus = LocalBus::new(2);
+        let w = WorkspaceId::new();
+        let mut a = bus.subscribe(Topic::Presence(w));
+        let mut other = bus.subscribe(Topic::Presence(WorkspaceId::new()));
+        bus.publish(Topic::Presence(w), BusMessage::AgentsOnline(true));
+        assert!(matches!(a.next().await, Some(BusItem::Message(m)) if matches!(*m, BusMessage::AgentsOnline(true))));
+        for _ in 0..5 {
+            bus.publish(Topic::Presence(w), BusMessage::AgentsOnline(false));
+        }
+        assert!(matches!(a.next().await, Some(BusItem::Lagged)));
+        let nothing = tokio::time::timeout(std::time::Duration::from_millis(50), other.next()).await;
+        assert!(nothing.is_err());
+    }
+}

@@ -1,0 +1,16 @@
+//! Parley's use-cases. Services here talk to the outside world only through the ports in
+//! [`ports`] (the store, the bus, the file store), so the HTTP layer, the store backends and the
+//! tests can all plug in behind them.
+
+pub mod auth;
+pub mod bus;
+pub mod error;
+pub mod files;
+pub mod ports;
+pub mod presence;
+pub mod rate_limit;
+pub mod secrets;
+pub mod service;
+
+pub use error::{ServiceError, ServiceResult, StoreError, StoreResult};
+pub use service::{Actor, Config, Parley};

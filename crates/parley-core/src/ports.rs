@@ -1,0 +1,173 @@
+//! The store port. Every method that touches workspace data takes the workspace id and must
+//! filter by it: a record of another workspace is "not found", never returned.
+
+use crate::StoreResult;
+use async_trait::async_trait;
+use parley_domain::*;
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// SHA-256 of the cookie value.
+    pub id_hash: String,
+    pub user_id: UserId,
+    pub workspace_id: WorkspaceId,
+    pub csrf_token: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Mine,
+    Unassigned,
+    All,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConversationQuery {
+    pub viewer: UserId,
+    pub view: View,
+    pub status: ConversationStatus,
+    /// Keyset cursor: conversations strictly older than (updated_at, id).
+    pub before: Option<(Millis, ConversationId)>,
+    pub limit: i64,
+}
+
+/// Where a message goes: a known conversation, or the visitor's current one (created if none).
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    Conversation(ConversationId),
+    VisitorCurrent { channel_id: ChannelId, visitor_id: VisitorId },
+}
+
+/// What a message implies for its conversation, applied in the same transaction.
+#[derive(Debug, Clone, Default)]
+pub struct MessageEffects {
+    /// A resolved conversation is reopened (a status event precedes the message).
+    pub reopen: bool,
+    /// An unassigned conversation is assigned to this agent (an assignment event precedes it).
+    pub claim_by: Option<UserRef>,
+}
+
+impl MessageEffects {
+    /// The events that must come before a message in `conv`, in order.
+    pub fn preceding(&self, conv: &Conversation, sender: &Sender) -> Vec<NewEvent> {
+        let mut out = Vec::new();
+        if self.reopen && conv.status == ConversationStatus::Resolved {
+            out.push(NewEvent::status(sender.clone(), ConversationStatus::Open));
+        }
+        if let (Some(agent), None) = (&self.claim_by, conv.assignee_id) {
+            out.push(NewEvent::assignment(sender.clone(), Some(agent.clone())));
+        }
+        out
+    }
+}
+
+/// Whether a status or assignment event would change the conversation at all.
+pub fn changes(conv: &Conversation, e: &NewEvent) -> bool {
+    match e.kind {
+        EventKind::Status => e.status != Some(conv.status),
+        EventKind::Assignment => e.assignee.as_ref().map(|a| a.id) != conv.assignee_id,
+        EventKind::Message => true,
+    }
+}
+
+/// The conversation after `e`; stores persist the result in the transaction that wrote `e`.
+pub fn apply(conv: &mut Conversation, e: &Event) {
+    conv.last_seq = e.seq;
+    conv.updated_at = e.created_at;
+    match e.kind {
+        EventKind::Status => conv.status = e.status.unwrap_or(conv.status),
+        EventKind::Assignment => conv.assignee_id = e.assignee.as_ref().map(|a| a.id),
+        EventKind::Message => {}
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// Every event written, in seq order (the message last); empty for a duplicate.
+    pub events: Vec<Event>,
+    /// The message: the new one, or the one stored earlier under the same client id.
+    pub message: Event,
+    pub duplicate: bool,
+    pub conversation: Conversation,
+    pub created_conversation: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChannelPatch {
+    pub name: Option<String>,
+    pub color: Option<String>,
+    pub welcome_text: Option<String>,
+    pub allowed_origins: Option<OriginList>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is, for logs and metrics.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Workspaces and people
+    async fn create_workspace(&self, ws: &Workspace) -> StoreResult<()>;
+    async fn get_workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>>;
+    async fn first_workspace(&self) -> StoreResult<Option<Workspace>>;
+    async fn count_users(&self) -> StoreResult<i64>;
+    /// Fails with `Conflict("e-mail")` when the address is taken (in any workspace).
+    async fn create_user(&self, user: &User, password_hash: &str) -> StoreResult<()>;
+    async fn credentials_by_email(&self, email: &Email) -> StoreResult<Option<Credentials>>;
+    async fn get_user(&self, ws: WorkspaceId, id: UserId) -> StoreResult<Option<User>>;
+    async fn password_hash(&self, ws: WorkspaceId, id: UserId) -> StoreResult<Option<String>>;
+    async fn list_users(&self, ws: WorkspaceId) -> StoreResult<Vec<User>>;
+    async fn update_user(&self, ws: WorkspaceId, id: UserId, name: Option<String>, role: Option<Role>) -> StoreResult<Option<User>>;
+    async fn set_user_status(&self, ws: WorkspaceId, id: UserId, status: AgentStatus) -> StoreResult<()>;
+    /// Replaces the password hash and, in the same transaction, deletes every session of the
+    /// user except `keep_session` (a session id hash).
+    async fn set_password(&self, id: UserId, hash: &str, keep_session: Option<&str>) -> StoreResult<()>;
+
+    // Sessions and tokens
+    async fn create_session(&self, s: &Session) -> StoreResult<()>;
+    /// A session that has not expired at `now`, with its user.
+    async fn session(&self, id_hash: &str, now: Millis) -> StoreResult<Option<(Session, User)>>;
+    async fn extend_session(&self, id_hash: &str, expires_at: Millis) -> StoreResult<()>;
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+    async fn create_token(&self, ws: WorkspaceId, user: UserId, token: &ApiToken, hash: &str) -> StoreResult<()>;
+    async fn list_tokens(&self, ws: WorkspaceId, user: UserId) -> StoreResult<Vec<ApiToken>>;
+    async fn delete_token(&self, ws: WorkspaceId, user: UserId, id: TokenId) -> StoreResult<bool>;
+    /// The token's user; records the use.
+    async fn token_user(&self, hash: &str, now: Millis) -> StoreResult<Option<User>>;
+
+    // Channels
+    async fn create_channel(&self, c: &Channel) -> StoreResult<()>;
+    async fn get_channel(&self, ws: WorkspaceId, id: ChannelId) -> StoreResult<Option<Channel>>;
+    async fn channel_by_key(&self, widget_key: &str) -> StoreResult<Option<Channel>>;
+    async fn list_channels(&self, ws: WorkspaceId) -> StoreResult<Vec<Channel>>;
+    async fn update_channel(&self, ws: WorkspaceId, id: ChannelId, patch: &ChannelPatch) -> StoreResult<Option<Channel>>;
+
+    // Visitors
+    async fn create_visitor(&self, v: &Visitor, token_hash: &str) -> StoreResult<()>;
+    async fn visitor_by_token(&self, token_hash: &str) -> StoreResult<Option<Visitor>>;
+    async fn get_visitor(&self, ws: WorkspaceId, id: VisitorId) -> StoreResult<Option<Visitor>>;
+    /// Records a sighting: updates last_seen and every context field that is `Some`.
+    async fn touch_visitor(&self, ws: WorkspaceId, id: VisitorId, ctx: &VisitorContext, now: Millis) -> StoreResult<Option<Visitor>>;
+
+    // Conversations and their events
+    async fn get_conversation(&self, ws: WorkspaceId, id: ConversationId) -> StoreResult<Option<Conversation>>;
+    async fn current_conversation(&self, ws: WorkspaceId, visitor: VisitorId) -> StoreResult<Option<Conversation>>;
+    async fn list_conversations(&self, ws: WorkspaceId, q: &ConversationQuery) -> StoreResult<Vec<ConversationSummary>>;
+    async fn conversation_summary(&self, ws: WorkspaceId, id: ConversationId, viewer: UserId) -> StoreResult<Option<ConversationSummary>>;
+    /// Appends a message (and the events its `effects` imply) with the next sequence numbers,
+    /// atomically. A message whose (sender, client id) was stored before is not stored again:
+    /// the earlier one comes back with `duplicate: true`. `NotFound` for an unknown conversation.
+    async fn append_message(&self, ws: WorkspaceId, target: Target, msg: &NewEvent, effects: &MessageEffects, now: Millis) -> StoreResult<Appended>;
+    /// Appends a status or assignment event and applies it to the conversation, unless the
+    /// conversation is already in that state (then `None`).
+    async fn append_change(&self, ws: WorkspaceId, id: ConversationId, change: &NewEvent, now: Millis) -> StoreResult<Option<(Event, Conversation)>>;
+    async fn events_after(&self, ws: WorkspaceId, id: ConversationId, after_seq: i64, limit: i64) -> StoreResult<Vec<Event>>;
+    async fn events_before(&self, ws: WorkspaceId, id: ConversationId, before_seq: i64, limit: i64) -> StoreResult<Vec<Event>>;
+    async fn mark_read(&self, ws: WorkspaceId, id: ConversationId, user: UserId, seq: i64) -> StoreResult<()>;
+
+    // Attachments
+    async fn create_attachment(&self, a: &Attachment) -> StoreResult<()>;
+    async fn get_attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>>;
+}

@@ -1,0 +1,93 @@
+//! Who is connected right now. Agents count as online while at least one of their sockets is
+//! open and their chosen status is "online". Single-node state; the multi-node version keeps
+//! the same interface on a shared store with expiry.
+
+use dashmap::DashMap;
+use parley_domain::{AgentStatus, UserId, WorkspaceId};
+
+#[derive(Default)]
+pub struct Presence {
+    agents: DashMap<(WorkspaceId, UserId), (usize, AgentStatus)>,
+}
+
+/// What a change did to the workspace, so the caller can tell the right listeners.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PresenceChange {
+    pub user_status: Option<&'static str>,
+    pub agents_online_changed: bool,
+}
+
+impl Presence {
+    pub fn agents_online(&self, ws: WorkspaceId) -> bool {
+        self.agents.iter().any(|e| e.key().0 == ws && e.value().0 > 0 && e.value().1 == AgentStatus::Online)
+    }
+
+    /// The status a colleague sees: offline without sockets.
+    pub fn status_of(&self, ws: WorkspaceId, user: UserId) -> &'static str {
+        match self.agents.get(&(ws, user)) {
+            Some(e) if e.0 > 0 => e.1.as_str(),
+            _ => "offline",
+        }
+    }
+
+    fn change(&self, ws: WorkspaceId, user: UserId, f: impl FnOnce(&mut (usize, AgentStatus))) -> PresenceChange {
+        let before_online = self.agents_online(ws);
+        let before = self.status_of(ws, user);
+        {
+            let mut e = self.agents.entry((ws, user)).or_insert((0, AgentStatus::Online));
+            f(&mut e);
+        }
+        self.agents.remove_if(&(ws, user), |_, v| v.0 == 0);
+        let after = self.status_of(ws, user);
+        PresenceChange {
+            user_status: (before != after).then_some(after),
+            agents_online_changed: before_online != self.agents_online(ws),
+        }
+    }
+
+    pub fn connect(&self, ws: WorkspaceId, user: UserId, status: AgentStatus) -> PresenceChange {
+        self.change(ws, user, |e| {
+            e.0 += 1;
+            e.1 = status;
+        })
+    }
+
+    pub fn disconnect(&self, ws: WorkspaceId, user: UserId) -> PresenceChange {
+        self.change(ws, user, |e| e.0 = e.0.saturating_sub(1))
+    }
+
+    pub fn set_status(&self, ws: WorkspaceId, user: UserId, status: AgentStatus) -> PresenceChange {
+        if !self.agents.contains_key(&(ws, user)) {
+            return PresenceChange { user_status: None, agents_online_changed: false };
+        }
+        self.change(ws, user, |e| e.1 = status)
+    }
+
+    pub fn connected_sockets(&self) -> usize {
+        self.agents.iter().map(|e| e.value().0).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn online_needs_a_socket_and_the_online_status() {
+        let p = Presence::default();
+        let (w, a) = (WorkspaceId::new(), UserId::new());
+        assert!(!p.agents_online(w));
+        let c = p.connect(w, a, AgentStatus::Online);
+        assert_eq!(c, PresenceChange { user_status: Some("online"), agents_online_changed: true });
+        assert_eq!(p.connect(w, a, AgentStatus::Online).agents_online_changed, false);
+        assert!(p.set_status(w, a, AgentStatus::Away).agents_online_changed);
+        assert!(!p.agents_online(w));
+        p.set_status(w, a, AgentStatus::Online);
+        p.disconnect(w, a);
+        assert!(p.agents_online(w), "second socket still open");
+        let c = p.disconnect(w, a);
+        assert_eq!(c.user_status, Some("offline"));
+        assert!(!p.agents_online(w));
+        assert!(!p.agents_online(WorkspaceId::new()));
+    }
+}

@@ -1,0 +1,320 @@
+use crate::Invalid;
+use serde::{Deserialize, Serialize};
+
+/// An e-mail address, trimmed and lower-cased. Deliberately permissive (one `@`, a dot in the
+/// domain, no spaces): the real check is whether mail arrives.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let s = raw.trim().to_lowercase();
+        let ok = s.len() <= 254
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+            && matches!(s.split_once('@'), Some((local, domain))
+                if !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+                    && !domain.ends_with('.') && !domain.contains('@'));
+        if ok {
+            Ok(Email(s))
+        } else {
+            Err(Invalid::new("not a valid e-mail address"))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password as chosen by a person: 10 to 256 characters.
+pub struct NewPassword(String);
+
+impl NewPassword {
+    pub const MIN_CHARS: usize = 10;
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let n = raw.chars().count();
+        if n < Self::MIN_CHARS {
+            return Err(Invalid::new(format!(
+                "password must be at least {} characters",
+                Self::MIN_CHARS
+            )));
+        }
+        if n > 256 {
+            return Err(Invalid::new("password must be at most 256 characters"));
+        }
+        Ok(NewPassword(raw.to_owned()))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPassword(***)")
+    }
+}
+
+/// The text of a message: at most [`MessageBody::MAX_CHARS`] characters, surrounding blank
+/// lines removed. May be empty only when the message carries attachments (checked by the service).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageBody(String);
+
+impl MessageBody {
+    pub const MAX_CHARS: usize = 5000;
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let s = raw.trim_matches(|c: char| c == '\n' || c == '\r' || c.is_whitespace());
+        if s.chars().count() > Self::MAX_CHARS {
+            return Err(Invalid::new(format!(
+                "message is longer than {} characters",
+                Self::MAX_CHARS
+            )));
+        }
+        Ok(MessageBody(s.replace("\r\n", "\n")))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A short human label (names of people, channels, workspaces): trimmed, 1 to 100 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label(String);
+
+impl Label {
+    pub fn parse(raw: &str, what: &str) -> Result<Self, Invalid> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(Invalid::new(format!("{what} must not be empty")));
+        }
+        if s.chars().count() > 100 || s.chars().any(|c| c.is_control()) {
+            return Err(Invalid::new(format!(
+                "{what} must be at most 100 characters, without control characters"
+            )));
+        }
+        Ok(Label(s.to_owned()))
+    }
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// A `#rrggbb` colour.
+pub fn parse_color(raw: &str) -> Result<String, Invalid> {
+    let s = raw.trim();
+    if s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err(Invalid::new("colour must look like #1f6feb"))
+    }
+}
+
+/// Trims a client-supplied free-text field and caps its length, so page titles or user agents
+/// cannot bloat rows. Returns `None` for empty input.
+pub fn clip(raw: Option<&str>, max_chars: usize) -> Option<String> {
+    let s = raw?.trim();
+    if s.is_empty() {
+        return None;
+    }
+    Some(s.chars().filter(|c| !c.is_control()).take(max_chars).collect())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Supervisor,
+    Agent,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Supervisor => "supervisor",
+            Role::Agent => "agent",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "supervisor" => Some(Role::Supervisor),
+            "agent" => Some(Role::Agent),
+            _ => None,
+        }
+    }
+    /// Workspace settings: channels, people.
+    pub fn can_administer(self) -> bool {
+        self == Role::Admin
+    }
+    /// Assigning conversations to someone other than oneself.
+    pub fn can_assign_others(self) -> bool {
+        matches!(self, Role::Admin | Role::Supervisor)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentStatus {
+    Online,
+    Away,
+}
+
+impl AgentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentStatus::Online => "online",
+            AgentStatus::Away => "away",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "online" => Some(AgentStatus::Online),
+            "away" => Some(AgentStatus::Away),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationStatus {
+    Open,
+    Resolved,
+}
+
+impl ConversationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Open => "open",
+            ConversationStatus::Resolved => "resolved",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(Self::Open),
+            "resolved" => Some(Self::Resolved),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SenderKind {
+    Visitor,
+    Agent,
+    System,
+}
+
+impl SenderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SenderKind::Visitor => "visitor",
+            SenderKind::Agent => "agent",
+            SenderKind::System => "system",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "visitor" => Some(Self::Visitor),
+            "agent" => Some(Self::Agent),
+            "system" => Some(Self::System),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Message,
+    Status,
+    Assignment,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Message => "message",
+            EventKind::Status => "status",
+            EventKind::Assignment => "assignment",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "message" => Some(Self::Message),
+            "status" => Some(Self::Status),
+            "assignment" => Some(Self::Assignment),
+            _ => None,
+        }
+    }
+}
+
+/// The client's idempotency key for a message: 1 to 64 characters of `[A-Za-z0-9_-]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        if !raw.is_empty()
+            && raw.len() <= 64
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            Ok(ClientId(raw.to_owned()))
+        } else {
+            Err(Invalid::new(
+                "client_id must be 1-64 characters of letters, digits, '-' or '_'",
+            ))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_normalised_and_checked() {
+        assert_eq!(Email::parse(" Ana@Example.COM ").unwrap().as_str(), "ana@example.com");
+        for bad in ["", "ana", "ana@", "@x.com", "a b@x.com", "ana@x", "ana@.com", "a@b@c.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn message_body_limits() {
+        assert_eq!(MessageBody::parse("  hi \r\n").unwrap().as_str(), "hi");
+        assert_eq!(MessageBody::parse("a\r\nb").unwrap().as_str(), "a\nb");
+        assert!(MessageBody::parse(&"字".repeat(5000)).is_ok());
+        assert!(MessageBody::parse(&"字".repeat(5001)).is_err());
+        assert!(MessageBody::parse("   ").unwrap().is_empty());
+    }
+
+    #[test]
+    fn passwords_colours_client_ids() {
+        assert!(NewPassword::parse("short").is_err());
+        assert!(NewPassword::parse("long enough pw").is_ok());
+        assert_eq!(parse_color("#1F6FEB").unwrap(), "#1f6feb");
+        assert!(parse_color("red").is_err());
+        assert!(ClientId::parse("0192-abc_D").is_ok());
+        assert!(ClientId::parse("").is_err());
+        assert!(ClientId::parse("a b").is_err());
+        assert!(ClientId::parse(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn clip_trims_and_caps() {
+        assert_eq!(clip(Some("  "), 5), None);
+        assert_eq!(clip(Some(" abcdefg "), 3).as_deref(), Some("abc"));
+        assert_eq!(clip(Some("a\u{0}b"), 5).as_deref(), Some("ab"));
+    }
+}

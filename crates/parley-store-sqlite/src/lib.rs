@@ -1,0 +1,744 @@
+//! The embedded SQLite store. One writer connection serialises all writes (SQLite allows one
+//! writer at a time anyway; queuing in the pool avoids SQLITE_BUSY), while a pool of read-only
+//! connections serves reads in parallel thanks to WAL mode.
+
+mod rows;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use parley_core::ports::*;
+use parley_core::{StoreError, StoreResult};
+use parley_domain::*;
+use rows::*;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+fn other(e: impl Into<anyhow::Error>) -> StoreError {
+    StoreError::Other(e.into())
+}
+
+fn unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at a `sqlite://path` URL and migrates it.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let opts = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("bad SQLite URL {url}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode is durable across application crashes; FULL adds an fsync per
+            // commit so that acknowledged messages also survive power loss.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await
+            .with_context(|| format!("opening {url}"))?;
+        sqlx::migrate!("./migrations").run(&writer).await.context("migrating SQLite")?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts.read_only(true))
+            .await?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    pub async fn open_file(path: &Path) -> anyhow::Result<Self> {
+        Self::connect(&format!("sqlite://{}", path.display())).await
+    }
+
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
+    async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.writer.begin().await.map_err(other)
+    }
+}
+
+async fn conversation_in(tx: &mut Transaction<'_, Sqlite>, ws: WorkspaceId, id: ConversationId) -> StoreResult<Option<Conversation>> {
+    let row = sqlx::query(&format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND workspace_id = $2"))
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(other)?;
+    row.as_ref().map(conversation).transpose().map_err(other)
+}
+
+async fn insert_event(tx: &mut Transaction<'_, Sqlite>, conv: &mut Conversation, e: &NewEvent, now: Millis) -> StoreResult<Event> {
+    let event = Event {
+        id: EventId::new(),
+        workspace_id: conv.workspace_id,
+        conversation_id: conv.id,
+        seq: conv.last_seq + 1,
+        kind: e.kind,
+        created_at: now,
+        sender: e.sender.clone(),
+        client_id: e.client_id.as_ref().map(|c| c.as_str().to_owned()),
+        body: e.body.clone(),
+        attachments: e.attachments.clone(),
+        status: e.status,
+        assignee: e.assignee.clone(),
+    };
+    sqlx::query(&format!("INSERT INTO events ({EVENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)"))
+        .bind(event.id.0)
+        .bind(event.workspace_id.0)
+        .bind(event.conversation_id.0)
+        .bind(event.seq)
+        .bind(event.kind.as_str())
+        .bind(event.sender.kind.as_str())
+        .bind(event.sender.id)
+        .bind(&event.sender.name)
+        .bind(&event.sender.avatar_url)
+        .bind(&event.client_id)
+        .bind(&event.body)
+        .bind(serde_json::to_string(&event.attachments).map_err(other)?)
+        .bind(event.status.map(|s| s.as_str()))
+        .bind(event.assignee.as_ref().map(|a| a.id.0))
+        .bind(event.assignee.as_ref().map(|a| a.name.clone()))
+        .bind(event.assignee.as_ref().and_then(|a| a.avatar_url.clone()))
+        .bind(event.created_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| if unique_violation(&e) { StoreError::Conflict("message") } else { other(e) })?;
+    apply(conv, &event);
+    if event.kind == EventKind::Message {
+        let preview: String = event.body.clone().unwrap_or_default().chars().take(200).collect();
+        sqlx::query("UPDATE conversations SET last_message_body = $1, last_message_sender = $2, last_message_at = $3 WHERE id = $4")
+            .bind(if preview.is_empty() && !event.attachments.is_empty() { format!("[{}]", event.attachments[0].filename) } else { preview })
+            .bind(event.sender.kind.as_str())
+            .bind(event.created_at)
+            .bind(conv.id.0)
+            .execute(&mut **tx)
+            .await
+            .map_err(other)?;
+    }
+    Ok(event)
+}
+
+async fn save_conversation_state(tx: &mut Transaction<'_, Sqlite>, c: &Conversation) -> StoreResult<()> {
+    sqlx::query("UPDATE conversations SET status = $1, assignee_id = $2, last_seq = $3, updated_at = $4 WHERE id = $5")
+        .bind(c.status.as_str())
+        .bind(c.assignee_id.map(|u| u.0))
+        .bind(c.last_seq)
+        .bind(c.updated_at)
+        .bind(c.id.0)
+        .execute(&mut **tx)
+        .await
+        .map_err(other)?;
+    Ok(())
+}
+
+async fn event_by_client_id(tx: &mut Transaction<'_, Sqlite>, ws: WorkspaceId, msg: &NewEvent) -> StoreResult<Option<Event>> {
+    let Some(cid) = &msg.client_id else { return Ok(None) };
+    let row = sqlx::query(&format!(
+        "SELECT {EVENT_COLS} FROM events WHERE sender_kind = $1 AND sender_id = $2 AND client_id = $3 AND workspace_id = $4"
+    ))
+    .bind(msg.sender.kind.as_str())
+    .bind(msg.sender.id)
+    .bind(cid.as_str())
+    .bind(ws.0)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(other)?;
+    row.as_ref().map(event).transpose().map_err(other)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(other)?;
+        Ok(())
+    }
+
+    async fn create_workspace(&self, ws: &Workspace) -> StoreResult<()> {
+        sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(ws.id.0)
+            .bind(&ws.name)
+            .bind(ws.created_at)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn get_workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>> {
+        let row: Option<(Uuid, String, i64)> = sqlx::query_as("SELECT id, name, created_at FROM workspaces WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(other)?;
+        Ok(row.map(|(id, name, created_at)| Workspace { id: WorkspaceId(id), name, created_at }))
+    }
+
+    async fn first_workspace(&self) -> StoreResult<Option<Workspace>> {
+        let row: Option<(Uuid, String, i64)> =
+            sqlx::query_as("SELECT id, name, created_at FROM workspaces ORDER BY created_at, id LIMIT 1")
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(other)?;
+        Ok(row.map(|(id, name, created_at)| Workspace { id: WorkspaceId(id), name, created_at }))
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.reader).await.map_err(other)
+    }
+
+    async fn create_user(&self, u: &User, password_hash: &str) -> StoreResult<()> {
+        sqlx::query(&format!("INSERT INTO users ({USER_COLS}, password_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"))
+            .bind(u.id.0)
+            .bind(u.workspace_id.0)
+            .bind(&u.email)
+            .bind(&u.name)
+            .bind(u.role.as_str())
+            .bind(u.status.as_str())
+            .bind(&u.avatar_url)
+            .bind(u.created_at)
+            .bind(password_hash)
+            .execute(&self.writer)
+            .await
+            .map_err(|e| if unique_violation(&e) { StoreError::Conflict("e-mail") } else { other(e) })?;
+        Ok(())
+    }
+
+    async fn credentials_by_email(&self, email: &Email) -> StoreResult<Option<Credentials>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLS}, password_hash FROM users WHERE email = $1"))
+            .bind(email.as_str())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(other)?;
+        match row {
+            Some(r) => Ok(Some(Credentials {
+                user: user(&r).map_err(other)?,
+                password_hash: sqlx::Row::try_get(&r, "password_hash").map_err(other)?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    async fn get_user(&self, ws: WorkspaceId, id: UserId) -> StoreResult<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = $1 AND workspace_id = $2"))
+            .bind(id.0)
+            .bind(ws.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(other)?;
+        row.as_ref().map(user).transpose().map_err(other)
+    }
+
+    async fn password_hash(&self, ws: WorkspaceId, id: UserId) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1 AND workspace_id = $2")
+            .bind(id.0)
+            .bind(ws.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(other)
+    }
+
+    async fn list_users(&self, ws: WorkspaceId) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE workspace_id = $1 ORDER BY name, id"))
+            .bind(ws.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(other)?;
+        rows.iter().map(user).collect::<Result<_, _>>().map_err(other)
+    }
+
+    async fn update_user(&self, ws: WorkspaceId, id: UserId, name: Option<String>, role: Option<Role>) -> StoreResult<Option<User>> {
+        let row = sqlx::query(&format!(
+            "UPDATE users SET name = COALESCE($1, name), role = COALESCE($2, role) WHERE id = $3 AND workspace_id = $4 RETURNING {USER_COLS}"
+        ))
+        .bind(name)
+        .bind(role.map(|r| r.as_str()))
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(other)?;
+        row.as_ref().map(user).transpose().map_err(other)
+    }
+
+    async fn set_user_status(&self, ws: WorkspaceId, id: UserId, status: AgentStatus) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET status = $1 WHERE id = $2 AND workspace_id = $3")
+            .bind(status.as_str())
+            .bind(id.0)
+            .bind(ws.0)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn set_password(&self, id: UserId, hash: &str, keep_session: Option<&str>) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> COALESCE($2, '')")
+            .bind(id.0)
+            .bind(keep_session)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        tx.commit().await.map_err(other)
+    }
+
+    async fn create_session(&self, s: &Session) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sessions (id_hash, user_id, workspace_id, csrf_token, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6)")
+            .bind(&s.id_hash)
+            .bind(s.user_id.0)
+            .bind(s.workspace_id.0)
+            .bind(&s.csrf_token)
+            .bind(s.created_at)
+            .bind(s.expires_at)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str, now: Millis) -> StoreResult<Option<(Session, User)>> {
+        let row = sqlx::query(&format!(
+            "SELECT s.id_hash, s.csrf_token, s.created_at AS s_created, s.expires_at, {} FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1 AND s.expires_at > $2",
+            USER_COLS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
+        ))
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)?;
+        let Some(r) = row else { return Ok(None) };
+        let u = user(&r).map_err(other)?;
+        use sqlx::Row;
+        let s = Session {
+            id_hash: r.try_get("id_hash").map_err(other)?,
+            user_id: u.id,
+            workspace_id: u.workspace_id,
+            csrf_token: r.try_get("csrf_token").map_err(other)?,
+            created_at: r.try_get("s_created").map_err(other)?,
+            expires_at: r.try_get("expires_at").map_err(other)?,
+        };
+        Ok(Some((s, u)))
+    }
+
+    async fn extend_session(&self, id_hash: &str, expires_at: Millis) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id_hash = $2")
+            .bind(expires_at)
+            .bind(id_hash)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.writer).await.map_err(other)?;
+        Ok(())
+    }
+
+    async fn create_token(&self, ws: WorkspaceId, user_id: UserId, t: &ApiToken, hash: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO api_tokens (id, workspace_id, user_id, name, token_hash, created_at) VALUES ($1,$2,$3,$4,$5,$6)")
+            .bind(t.id.0)
+            .bind(ws.0)
+            .bind(user_id.0)
+            .bind(&t.name)
+            .bind(hash)
+            .bind(t.created_at)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn list_tokens(&self, ws: WorkspaceId, user_id: UserId) -> StoreResult<Vec<ApiToken>> {
+        let rows = sqlx::query(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE workspace_id = $1 AND user_id = $2 ORDER BY created_at"))
+            .bind(ws.0)
+            .bind(user_id.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(other)?;
+        rows.iter().map(token).collect::<Result<_, _>>().map_err(other)
+    }
+
+    async fn delete_token(&self, ws: WorkspaceId, user_id: UserId, id: TokenId) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2 AND user_id = $3")
+            .bind(id.0)
+            .bind(ws.0)
+            .bind(user_id.0)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn token_user(&self, hash: &str, now: Millis) -> StoreResult<Option<User>> {
+        let row = sqlx::query(&format!(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 RETURNING user_id, workspace_id"
+        ))
+        .bind(now)
+        .bind(hash)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(other)?;
+        let Some(r) = row else { return Ok(None) };
+        use sqlx::Row;
+        let uid: Uuid = r.try_get("user_id").map_err(other)?;
+        let ws: Uuid = r.try_get("workspace_id").map_err(other)?;
+        self.get_user(WorkspaceId(ws), UserId(uid)).await
+    }
+
+    async fn create_channel(&self, c: &Channel) -> StoreResult<()> {
+        sqlx::query(&format!("INSERT INTO channels ({CHANNEL_COLS}, kind) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'website')"))
+            .bind(c.id.0)
+            .bind(c.workspace_id.0)
+            .bind(&c.name)
+            .bind(&c.widget_key)
+            .bind(&c.color)
+            .bind(&c.welcome_text)
+            .bind(serde_json::to_string(c.allowed_origins.as_slice()).map_err(other)?)
+            .bind(c.created_at)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn get_channel(&self, ws: WorkspaceId, id: ChannelId) -> StoreResult<Option<Channel>> {
+        let row = sqlx::query(&format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = $1 AND workspace_id = $2"))
+            .bind(id.0)
+            .bind(ws.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(other)?;
+        row.as_ref().map(channel).transpose().map_err(other)
+    }
+
+    async fn channel_by_key(&self, widget_key: &str) -> StoreResult<Option<Channel>> {
+        let row = sqlx::query(&format!("SELECT {CHANNEL_COLS} FROM channels WHERE widget_key = $1"))
+            .bind(widget_key)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(other)?;
+        row.as_ref().map(channel).transpose().map_err(other)
+    }
+
+    async fn list_channels(&self, ws: WorkspaceId) -> StoreResult<Vec<Channel>> {
+        let rows = sqlx::query(&format!("SELECT {CHANNEL_COLS} FROM channels WHERE workspace_id = $1 ORDER BY created_at, id"))
+            .bind(ws.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(other)?;
+        rows.iter().map(channel).collect::<Result<_, _>>().map_err(other)
+    }
+
+    async fn update_channel(&self, ws: WorkspaceId, id: ChannelId, p: &ChannelPatch) -> StoreResult<Option<Channel>> {
+        let origins = p.allowed_origins.as_ref().map(|o| serde_json::to_string(o.as_slice())).transpose().map_err(other)?;
+        let row = sqlx::query(&format!(
+            "UPDATE channels SET name = COALESCE($1, name), color = COALESCE($2, color), \
+             welcome_text = COALESCE($3, welcome_text), allowed_origins = COALESCE($4, allowed_origins) \
+             WHERE id = $5 AND workspace_id = $6 RETURNING {CHANNEL_COLS}"
+        ))
+        .bind(&p.name)
+        .bind(&p.color)
+        .bind(&p.welcome_text)
+        .bind(origins)
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(other)?;
+        row.as_ref().map(channel).transpose().map_err(other)
+    }
+
+    async fn create_visitor(&self, v: &Visitor, token_hash: &str) -> StoreResult<()> {
+        sqlx::query(&format!("INSERT INTO visitors ({VISITOR_COLS}, token_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)"))
+            .bind(v.id.0)
+            .bind(v.workspace_id.0)
+            .bind(v.channel_id.0)
+            .bind(&v.name)
+            .bind(&v.email)
+            .bind(&v.current_url)
+            .bind(&v.current_title)
+            .bind(&v.referrer)
+            .bind(&v.user_agent)
+            .bind(&v.browser)
+            .bind(&v.os)
+            .bind(&v.language)
+            .bind(&v.ip)
+            .bind(v.first_seen_at)
+            .bind(v.last_seen_at)
+            .bind(token_hash)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn visitor_by_token(&self, token_hash: &str) -> StoreResult<Option<Visitor>> {
+        let row = sqlx::query(&format!("SELECT {VISITOR_COLS} FROM visitors WHERE token_hash = $1"))
+            .bind(token_hash)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(other)?;
+        row.as_ref().map(visitor).transpose().map_err(other)
+    }
+
+    async fn get_visitor(&self, ws: WorkspaceId, id: VisitorId) -> StoreResult<Option<Visitor>> {
+        let row = sqlx::query(&format!("SELECT {VISITOR_COLS} FROM visitors WHERE id = $1 AND workspace_id = $2"))
+            .bind(id.0)
+            .bind(ws.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(other)?;
+        row.as_ref().map(visitor).transpose().map_err(other)
+    }
+
+    async fn touch_visitor(&self, ws: WorkspaceId, id: VisitorId, ctx: &VisitorContext, now: Millis) -> StoreResult<Option<Visitor>> {
+        let (browser, os) = ctx.user_agent.as_deref().map(describe_user_agent).unwrap_or((None, None));
+        let row = sqlx::query(&format!(
+            "UPDATE visitors SET last_seen_at = $1, current_url = COALESCE($2, current_url), \
+             current_title = COALESCE($3, current_title), referrer = COALESCE($4, referrer), \
+             user_agent = COALESCE($5, user_agent), browser = COALESCE($6, browser), os = COALESCE($7, os), \
+             language = COALESCE($8, language), ip = COALESCE($9, ip) \
+             WHERE id = $10 AND workspace_id = $11 RETURNING {VISITOR_COLS}"
+        ))
+        .bind(now)
+        .bind(&ctx.url)
+        .bind(&ctx.title)
+        .bind(&ctx.referrer)
+        .bind(&ctx.user_agent)
+        .bind(browser)
+        .bind(os)
+        .bind(&ctx.language)
+        .bind(&ctx.ip)
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(other)?;
+        row.as_ref().map(visitor).transpose().map_err(other)
+    }
+
+    async fn get_conversation(&self, ws: WorkspaceId, id: ConversationId) -> StoreResult<Option<Conversation>> {
+        let row = sqlx::query(&format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND workspace_id = $2"))
+            .bind(id.0)
+            .bind(ws.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(other)?;
+        row.as_ref().map(conversation).transpose().map_err(other)
+    }
+
+    async fn current_conversation(&self, ws: WorkspaceId, visitor_id: VisitorId) -> StoreResult<Option<Conversation>> {
+        let row = sqlx::query(&format!(
+            "SELECT {CONVERSATION_COLS} FROM conversations WHERE visitor_id = $1 AND workspace_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(visitor_id.0)
+        .bind(ws.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)?;
+        row.as_ref().map(conversation).transpose().map_err(other)
+    }
+
+    async fn list_conversations(&self, ws: WorkspaceId, q: &ConversationQuery) -> StoreResult<Vec<ConversationSummary>> {
+        let view = match q.view {
+            View::Mine => "AND c.assignee_id = $2",
+            View::Unassigned => "AND c.assignee_id IS NULL",
+            View::All => "",
+        };
+        let sql = format!(
+            "{SUMMARY_SELECT} WHERE c.workspace_id = $1 AND c.status = $3 {view} \
+             AND (CAST($4 AS BIGINT) IS NULL OR c.updated_at < $4 OR (c.updated_at = $4 AND c.id < $5)) \
+             ORDER BY c.updated_at DESC, c.id DESC LIMIT $6"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(ws.0)
+            .bind(q.viewer.0)
+            .bind(q.status.as_str())
+            .bind(q.before.map(|b| b.0))
+            .bind(q.before.map(|b| b.1 .0))
+            .bind(q.limit)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(other)?;
+        rows.iter().map(summary).collect::<Result<_, _>>().map_err(other)
+    }
+
+    async fn conversation_summary(&self, ws: WorkspaceId, id: ConversationId, viewer: UserId) -> StoreResult<Option<ConversationSummary>> {
+        let row = sqlx::query(&format!("{SUMMARY_SELECT} WHERE c.workspace_id = $1 AND c.id = $3"))
+            .bind(ws.0)
+            .bind(viewer.0)
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(other)?;
+        row.as_ref().map(summary).transpose().map_err(other)
+    }
+
+    async fn append_message(&self, ws: WorkspaceId, target: Target, msg: &NewEvent, effects: &MessageEffects, now: Millis) -> StoreResult<Appended> {
+        let mut tx = self.begin().await?;
+        if let Some(existing) = event_by_client_id(&mut tx, ws, msg).await? {
+            let conv = conversation_in(&mut tx, ws, existing.conversation_id).await?.ok_or(StoreError::NotFound)?;
+            return Ok(Appended { events: vec![], message: existing, duplicate: true, conversation: conv, created_conversation: false });
+        }
+        let (mut conv, created) = match target {
+            Target::Conversation(id) => (conversation_in(&mut tx, ws, id).await?.ok_or(StoreError::NotFound)?, false),
+            Target::VisitorCurrent { channel_id, visitor_id } => {
+                let row = sqlx::query(&format!(
+                    "SELECT {CONVERSATION_COLS} FROM conversations WHERE visitor_id = $1 AND workspace_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1"
+                ))
+                .bind(visitor_id.0)
+                .bind(ws.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(other)?;
+                match row {
+                    Some(r) => (conversation(&r).map_err(other)?, false),
+                    None => {
+                        let c = Conversation {
+                            id: ConversationId::new(),
+                            workspace_id: ws,
+                            channel_id,
+                            visitor_id,
+                            status: ConversationStatus::Open,
+                            assignee_id: None,
+                            last_seq: 0,
+                            created_at: now,
+                            updated_at: now,
+                        };
+                        sqlx::query(&format!("INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"))
+                            .bind(c.id.0)
+                            .bind(ws.0)
+                            .bind(channel_id.0)
+                            .bind(visitor_id.0)
+                            .bind(c.status.as_str())
+                            .bind(None::<Uuid>)
+                            .bind(0i64)
+                            .bind(now)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(other)?;
+                        (c, true)
+                    }
+                }
+            }
+        };
+        let mut events = Vec::new();
+        for e in effects.preceding(&conv, &msg.sender) {
+            events.push(insert_event(&mut tx, &mut conv, &e, now).await?);
+        }
+        let message = insert_event(&mut tx, &mut conv, msg, now).await?;
+        events.push(message.clone());
+        save_conversation_state(&mut tx, &conv).await?;
+        tx.commit().await.map_err(other)?;
+        Ok(Appended { events, message, duplicate: false, conversation: conv, created_conversation: created })
+    }
+
+    async fn append_change(&self, ws: WorkspaceId, id: ConversationId, change: &NewEvent, now: Millis) -> StoreResult<Option<(Event, Conversation)>> {
+        let mut tx = self.begin().await?;
+        let mut conv = conversation_in(&mut tx, ws, id).await?.ok_or(StoreError::NotFound)?;
+        if !changes(&conv, change) {
+            return Ok(None);
+        }
+        let e = insert_event(&mut tx, &mut conv, change, now).await?;
+        save_conversation_state(&mut tx, &conv).await?;
+        tx.commit().await.map_err(other)?;
+        Ok(Some((e, conv)))
+    }
+
+    async fn events_after(&self, ws: WorkspaceId, id: ConversationId, after_seq: i64, limit: i64) -> StoreResult<Vec<Event>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLS} FROM events WHERE conversation_id = $1 AND workspace_id = $2 AND seq > $3 ORDER BY seq LIMIT $4"
+        ))
+        .bind(id.0)
+        .bind(ws.0)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        rows.iter().map(event).collect::<Result<_, _>>().map_err(other)
+    }
+
+    async fn events_before(&self, ws: WorkspaceId, id: ConversationId, before_seq: i64, limit: i64) -> StoreResult<Vec<Event>> {
+        let rows = sqlx::query(&format!(
+            "SELECT * FROM (SELECT {EVENT_COLS} FROM events WHERE conversation_id = $1 AND workspace_id = $2 AND seq < $3 \
+             ORDER BY seq DESC LIMIT $4) AS page ORDER BY seq"
+        ))
+        .bind(id.0)
+        .bind(ws.0)
+        .bind(before_seq)
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        rows.iter().map(event).collect::<Result<_, _>>().map_err(other)
+    }
+
+    async fn mark_read(&self, ws: WorkspaceId, id: ConversationId, user_id: UserId, seq: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO conversation_reads (conversation_id, user_id, last_read_seq) \
+             SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND workspace_id = $4) \
+             ON CONFLICT (conversation_id, user_id) DO UPDATE SET last_read_seq = MAX(last_read_seq, excluded.last_read_seq)",
+        )
+        .bind(id.0)
+        .bind(user_id.0)
+        .bind(seq)
+        .bind(ws.0)
+        .execute(&self.writer)
+        .await
+        .map_err(other)?;
+        Ok(())
+    }
+
+    async fn create_attachment(&self, a: &Attachment) -> StoreResult<()> {
+        sqlx::query(&format!("INSERT INTO attachments ({ATTACHMENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"))
+            .bind(a.id.0)
+            .bind(a.workspace_id.0)
+            .bind(a.uploader.kind.as_str())
+            .bind(a.uploader.id)
+            .bind(&a.uploader.name)
+            .bind(&a.filename)
+            .bind(&a.content_type)
+            .bind(a.size)
+            .bind(&a.key)
+            .bind(a.created_at)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn get_attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>> {
+        let row = sqlx::query(&format!("SELECT {ATTACHMENT_COLS} FROM attachments WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(other)?;
+        row.as_ref().map(attachment).transpose().map_err(other)
+    }
+}

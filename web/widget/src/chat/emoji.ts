@@ -1,0 +1,2 @@
+// The built-in emoji picker's list.
+export const EMOJI = '😀 😃 😄 😁 😆 😅 😂 🙂 😉 😊 😇 😍 😘 😋 😜 🤔 🤗 🙄 😐 😏 😴 😢 😭 😡 😱 😳 🥺 🙏 👍 👎 👌 👏 🙌 💪 👋 ❤️ 🎉 🔥 ✅ ❌'.split(' ');

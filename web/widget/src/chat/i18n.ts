@@ -1,0 +1,88 @@
+// The widget's two catalogues. Both must have exactly the same keys (checked by i18n.test.ts).
+
+export type Locale = 'en' | 'zh-CN';
+
+const en = {
+  title: 'Chat with us',
+  open: 'Open chat',
+  close: 'Close chat',
+  online: 'Online',
+  offline: 'Offline',
+  connecting: 'Connecting…',
+  offlineNotice: 'No agent is online right now. Leave a message and we will reply as soon as possible.',
+  placeholder: 'Type a message…',
+  send: 'Send',
+  emoji: 'Emoji',
+  attach: 'Send an image or file',
+  typing: 'Agent is typing…',
+  newMessage: 'New message',
+  sending: 'Sending…',
+  failed: 'Not sent',
+  uploading: 'Uploading {name}…',
+  uploadFailed: 'The upload failed. Please try again.',
+  tooLong: 'The message is too long (at most 5,000 characters).',
+  originDenied: 'Chat is not available on this website.',
+  unavailable: 'Chat is not available right now.',
+  unreachable: 'Cannot reach the chat service. Retrying…',
+  resolved: 'The conversation was closed.',
+  reopened: 'The conversation was reopened.',
+  joined: '{name} joined the conversation',
+  agent: 'Agent',
+  dismiss: 'Dismiss',
+  language: 'Switch language',
+  langTarget: '中文',
+  unread: 'unread messages',
+};
+
+export type MessageKey = keyof typeof en;
+
+const zh: Record<MessageKey, string> = {
+  title: '在线客服',
+  open: '打开聊天',
+  close: '关闭聊天',
+  online: '在线',
+  offline: '离线',
+  connecting: '正在连接…',
+  offlineNotice: '当前没有客服在线，请留言，我们会尽快回复。',
+  placeholder: '请输入消息…',
+  send: '发送',
+  emoji: '表情',
+  attach: '发送图片或文件',
+  typing: '客服正在输入…',
+  newMessage: '新消息',
+  sending: '发送中…',
+  failed: '发送失败',
+  uploading: '正在上传 {name}…',
+  uploadFailed: '上传失败，请重试。',
+  tooLong: '消息过长（最多 5000 字）。',
+  originDenied: '此网站未开通在线客服。',
+  unavailable: '在线客服暂不可用。',
+  unreachable: '无法连接客服系统，正在重试…',
+  resolved: '对话已结束。',
+  reopened: '对话已重新打开。',
+  joined: '{name} 已接入对话',
+  agent: '客服',
+  dismiss: '关闭',
+  language: '切换语言',
+  langTarget: 'EN',
+  unread: '条未读消息',
+};
+
+export const catalogues: Record<Locale, Record<MessageKey, string>> = { en, 'zh-CN': zh };
+
+/** zh* → zh-CN, anything else → en. */
+export function pickLocale(...candidates: (string | null | undefined)[]): Locale {
+  for (const c of candidates) {
+    if (!c) continue;
+    const v = c.trim().toLowerCase();
+    if (!v) continue;
+    return v.startsWith('zh') ? 'zh-CN' : 'en';
+  }
+  return 'en';
+}
+
+export function translate(locale: Locale, key: MessageKey, vars?: Record<string, string>): string {
+  let s = catalogues[locale][key] ?? catalogues.en[key];
+  if (vars) for (const k in vars) s = s.split(`{${k}}`).join(vars[k]);
+  return s;
+}
