@@ -1,0 +1,110 @@
+//! Extractors: who is calling (session cookie or API token, with CSRF for cookie writes),
+//! JSON bodies with our error shape, and the client's IP.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode};
+use axum_extra::extract::CookieJar;
+use parley_core::service::Agent;
+use parley_core::{secrets, ServiceError};
+use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
+
+pub const SESSION_COOKIE: &str = "parley_session";
+
+/// The signed-in caller of a workspace endpoint.
+pub struct Auth(pub Agent);
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(token) = bearer(parts) {
+            let agent = state.parley.authenticate_token(token).await.map_err(expired)?;
+            return Ok(Auth(agent));
+        }
+        let jar = CookieJar::from_headers(&parts.headers);
+        let cookie = jar.get(SESSION_COOKIE).ok_or_else(|| ApiError::Unauthorized("sign in first".into()))?;
+        let agent = state.parley.authenticate_session(cookie.value()).await.map_err(expired)?;
+        if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+            let expected = agent.session.as_ref().map(|s| s.csrf_token.as_str()).unwrap_or("");
+            if expected.is_empty() || !secrets::same(sent, expected) {
+                return Err(ApiError::CsrfFailed);
+            }
+        }
+        Ok(Auth(agent))
+    }
+}
+
+fn expired(e: ServiceError) -> ApiError {
+    match e {
+        ServiceError::Unauthorized => ApiError::Unauthorized("your session has expired or was revoked; sign in again".into()),
+        e => e.into(),
+    }
+}
+
+/// A JSON body whose rejections use the API's error shape.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(JsonRejection::BytesRejection(r)) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge("request body too large".into()))
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(ApiError::BadRequest("expected a JSON body with content-type: application/json".into()))
+            }
+            Err(r) => Err(ApiError::BadRequest(r.body_text())),
+        }
+    }
+}
+
+/// The client's IP address, from the socket or, when configured, `x-forwarded-for`.
+pub struct ClientIp(pub String);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if state.config.trust_forwarded_for {
+            if let Some(ip) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
+                return Ok(ClientIp(ip.to_owned()));
+            }
+        }
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_default();
+        Ok(ClientIp(ip))
+    }
+}
+
+pub fn origin(parts_headers: &axum::http::HeaderMap) -> Option<&str> {
+    parts_headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+}

@@ -1,0 +1,46 @@
+//! The OpenAPI document served at `/api/openapi.json`, generated from the handlers' annotations.
+
+use crate::routes::*;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Parley API", description = "REST API of Parley. The live protocol (WebSocket) is described in docs/protocol.md."),
+    paths(
+        auth::login, auth::logout, auth::me, auth::change_password, auth::set_status,
+        people::list_users, people::create_user, people::update_user, people::list_tokens, people::create_token, people::delete_token,
+        channels::list, channels::create, channels::get, channels::update,
+        conversations::list, conversations::get, conversations::events, conversations::send, conversations::read,
+        conversations::resolve, conversations::reopen, conversations::assign,
+        files::upload,
+        widget::session, widget::events, widget::upload,
+        system::healthz,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
+    modifiers(&Security),
+    tags(
+        (name = "auth", description = "Signing in, sessions, own status"),
+        (name = "people", description = "Users and personal API tokens"),
+        (name = "channels", description = "Website channels and their embed snippet"),
+        (name = "conversations", description = "Conversations and their events"),
+        (name = "files", description = "Uploads"),
+        (name = "widget", description = "Endpoints used by the website widget (cross-origin)"),
+        (name = "system", description = "Health"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("parley_session"))));
+        c.add_security_scheme("token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

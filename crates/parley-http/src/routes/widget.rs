@@ -1,0 +1,123 @@
+//! The widget's REST endpoints. They run cross-origin (the widget lives in the customer's page),
+//! so every call checks the page's `Origin` against the channel's allowed origins.
+
+use super::conversations::{event_page, EventPage, EventsQuery};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{origin, ClientIp, Json};
+use crate::state::AppState;
+use axum::extract::{FromRequestParts, Multipart, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use parley_core::service::{Actor, VisitorActor};
+use parley_domain::{AttachmentRef, ConversationStatus, VisitorContext};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A visitor authenticated by `authorization: Bearer vt_…` from an allowed origin.
+pub struct VisitorAuth(pub VisitorActor);
+
+impl FromRequestParts<AppState> for VisitorAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::Unauthorized("visitor token missing".into()))?;
+        let v = state.parley.authenticate_visitor(token.trim(), origin(&parts.headers)).await?;
+        Ok(VisitorAuth(v))
+    }
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct PageInfo {
+    pub url: Option<String>,
+    pub title: Option<String>,
+    pub referrer: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SessionRequest {
+    pub widget_key: String,
+    pub visitor_token: Option<String>,
+    #[serde(default)]
+    pub page: PageInfo,
+    pub language: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VisitorView {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConversationState {
+    pub id: String,
+    pub status: ConversationStatus,
+    pub last_seq: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChannelLook {
+    pub name: String,
+    pub color: String,
+    pub welcome_text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionResponse {
+    /// Keep it: it is the visitor's identity across reloads.
+    pub visitor_token: String,
+    pub visitor: VisitorView,
+    pub conversation: Option<ConversationState>,
+    pub channel: ChannelLook,
+    pub agents_online: bool,
+}
+
+pub fn context(page: &PageInfo, language: Option<&str>, headers: &HeaderMap, ip: &str) -> VisitorContext {
+    VisitorContext::clipped(
+        page.url.as_deref(),
+        page.title.as_deref(),
+        page.referrer.as_deref(),
+        headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()),
+        language,
+        Some(ip),
+    )
+}
+
+#[utoipa::path(post, path = "/api/widget/v1/session", tag = "widget", request_body = SessionRequest,
+    responses((status = 200, body = SessionResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn session(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, Json(req): Json<SessionRequest>) -> ApiResult<axum::Json<SessionResponse>> {
+    let ctx = context(&req.page, req.language.as_deref(), &headers, &ip);
+    let s = state
+        .parley
+        .widget_session(&req.widget_key, req.visitor_token.as_deref(), ctx, origin(&headers))
+        .await?;
+    Ok(axum::Json(SessionResponse {
+        visitor_token: s.visitor_token,
+        visitor: VisitorView { id: s.visitor.id.to_string(), name: s.visitor.name, email: s.visitor.email },
+        conversation: s.conversation.map(|c| ConversationState { id: c.id.to_string(), status: c.status, last_seq: c.last_seq }),
+        channel: ChannelLook { name: s.channel.name, color: s.channel.color, welcome_text: s.channel.welcome_text },
+        agents_online: s.agents_online,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/widget/v1/events", tag = "widget", params(EventsQuery),
+    responses((status = 200, body = EventPage), (status = 401, body = ErrorBody)))]
+pub async fn events(State(state): State<AppState>, VisitorAuth(v): VisitorAuth, Query(q): Query<EventsQuery>) -> ApiResult<axum::Json<EventPage>> {
+    let ws = v.visitor.workspace_id;
+    let Some(c) = state.parley.store.current_conversation(ws, v.visitor.id).await.map_err(|e| ApiError::from(parley_core::ServiceError::from(e)))? else {
+        return Ok(axum::Json(EventPage { items: vec![], has_more: false }));
+    };
+    Ok(axum::Json(event_page(&state, &Actor::Visitor(v), c.id, &q).await?))
+}
+
+#[utoipa::path(post, path = "/api/widget/v1/uploads", tag = "widget", request_body(content_type = "multipart/form-data", content = String),
+    responses((status = 201, body = AttachmentRef), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
+pub async fn upload(State(state): State<AppState>, VisitorAuth(v): VisitorAuth, form: Multipart) -> ApiResult<(StatusCode, axum::Json<AttachmentRef>)> {
+    super::files::receive(&state, &Actor::Visitor(v), form).await
+}

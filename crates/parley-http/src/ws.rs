@@ -1,0 +1,474 @@
+//! The WebSocket endpoints (docs/protocol.md §5). One task per socket selects over the client's
+//! frames, the bus topics it subscribed to, a heartbeat timer and shutdown.
+//!
+//! Delivery rule: for each subscribed conversation the socket remembers the last `seq` it sent.
+//! An event with exactly the next seq is forwarded; an older one is dropped (already sent); a
+//! newer one means something is missing (bus reordering or lag), so the gap is read from the
+//! database. Clients therefore see every event once, in order, whatever the bus does.
+
+use crate::error::ApiError;
+use crate::extract::{origin, SESSION_COOKIE};
+use crate::state::AppState;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum_extra::extract::CookieJar;
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use parley_core::bus::{BusItem, BusMessage, Topic};
+use parley_core::ports::Appended;
+use parley_core::service::{Actor, Agent};
+use parley_core::ServiceError;
+use parley_domain::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Instant;
+use tokio_stream::StreamMap;
+
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+const MAX_MALFORMED: u32 = 10;
+const REPLAY_PAGE: i64 = 500;
+
+pub mod close {
+    pub const NORMAL: u16 = 1000;
+    pub const GOING_AWAY: u16 = 1001;
+    pub const UNSUPPORTED: u16 = 1003;
+    pub const TOO_BIG: u16 = 1009;
+    pub const HEARTBEAT: u16 = 4000;
+    pub const UNAUTHORIZED: u16 = 4001;
+    pub const FORBIDDEN_ORIGIN: u16 = 4003;
+    pub const MALFORMED: u16 = 4008;
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientFrame {
+    Hello {
+        token: Option<String>,
+    },
+    Subscribe {
+        conversation_id: String,
+        #[serde(default)]
+        after_seq: i64,
+    },
+    Unsubscribe {
+        conversation_id: String,
+    },
+    Send {
+        client_id: String,
+        conversation_id: Option<String>,
+        #[serde(default)]
+        body: String,
+        #[serde(default)]
+        attachment_ids: Vec<String>,
+    },
+    Typing {
+        conversation_id: String,
+        typing: bool,
+        draft: Option<String>,
+    },
+    Read {
+        conversation_id: String,
+        seq: i64,
+    },
+    Status {
+        status: AgentStatus,
+    },
+    Page {
+        url: Option<String>,
+        title: Option<String>,
+        referrer: Option<String>,
+    },
+    Ping,
+}
+
+fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    // Oversized frames are refused by us with 1009 (below); the transport limit is only a
+    // backstop. Small write buffers keep idle sockets cheap.
+    ws.max_message_size(4 * MAX_FRAME_BYTES)
+        .max_frame_size(4 * MAX_FRAME_BYTES)
+        .write_buffer_size(0)
+}
+
+#[derive(Deserialize)]
+pub struct AgentWsQuery {
+    token: Option<String>,
+}
+
+/// Agents: authenticated by the session cookie (or `?token=pat_…` for programs). Browsers send
+/// cookies on cross-site WebSocket upgrades too, so the Origin must be our own.
+pub async fn agent_socket(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, Query(q): Query<AgentWsQuery>) -> Response {
+    let auth = match (&q.token, jar.get(SESSION_COOKIE)) {
+        (Some(t), _) => state.parley.authenticate_token(t).await,
+        (None, Some(c)) => state.parley.authenticate_session(c.value()).await,
+        (None, None) => Err(ServiceError::Unauthorized),
+    };
+    let own_origin = match (origin(&headers), headers.get("host").and_then(|h| h.to_str().ok())) {
+        (Some(o), Some(host)) => o.split_once("://").map(|(_, h)| h == host).unwrap_or(false),
+        (Some(_), None) => false,
+        (None, _) => true,
+    };
+    configure(ws).on_upgrade(move |socket| async move {
+        let (mut sink, stream) = socket.split();
+        match (auth, own_origin) {
+            (_, false) => close_with(&mut sink, close::FORBIDDEN_ORIGIN, "origin not allowed").await,
+            (Err(_), _) => close_with(&mut sink, close::UNAUTHORIZED, "not signed in or session expired").await,
+            (Ok(agent), true) => Conn::new(state, sink, stream).run_agent(agent).await,
+        }
+    })
+}
+
+/// Visitors: authenticated by the `hello` frame's token; the Origin is checked against the
+/// channel once the token says which channel this is.
+pub async fn widget_socket(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let origin = origin(&headers).map(str::to_owned);
+    configure(ws).on_upgrade(move |socket| async move {
+        let (sink, stream) = socket.split();
+        Conn::new(state, sink, stream).run_widget(origin).await
+    })
+}
+
+async fn close_with(sink: &mut SplitSink<WebSocket, Message>, code: u16, reason: &str) {
+    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason) }))).await;
+    let _ = sink.close().await;
+}
+
+pub fn count_sent(state: &AppState, a: &Appended) {
+    if a.duplicate {
+        state.metrics.messages_duplicate.inc();
+    } else {
+        state.metrics.messages_stored.get_or_create(&crate::metrics::KindLabels { kind: a.message.sender.kind.as_str() }).inc();
+    }
+}
+
+fn error_frame(e: &ApiError, r#ref: Option<&str>) -> Value {
+    if let ApiError::Internal(err) = e {
+        tracing::error!(error = %format!("{err:#}"), "internal error on socket");
+    }
+    json!({"type": "error", "code": e.code(), "message": e.message(), "ref": r#ref})
+}
+
+enum Flow {
+    Continue,
+    Close(u16, &'static str),
+}
+
+struct Conn {
+    state: AppState,
+    sink: SplitSink<WebSocket, Message>,
+    stream: SplitStream<WebSocket>,
+    subs: StreamMap<Topic, futures::stream::BoxStream<'static, BusItem>>,
+    /// Last seq sent, per subscribed conversation.
+    seqs: HashMap<ConversationId, i64>,
+    last_activity: Instant,
+    malformed: u32,
+}
+
+impl Conn {
+    fn new(state: AppState, sink: SplitSink<WebSocket, Message>, stream: SplitStream<WebSocket>) -> Self {
+        Conn { state, sink, stream, subs: StreamMap::new(), seqs: HashMap::new(), last_activity: Instant::now(), malformed: 0 }
+    }
+
+    async fn send(&mut self, v: Value) -> bool {
+        self.sink.send(Message::Text(Utf8Bytes::from(v.to_string()))).await.is_ok()
+    }
+
+    /// Waits for the first frame, which must be `hello`.
+    async fn hello(&mut self) -> Result<Option<String>, (u16, &'static str)> {
+        let timeout = self.state.config.hello_timeout;
+        match tokio::time::timeout(timeout, self.stream.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str::<ClientFrame>(&t) {
+                Ok(ClientFrame::Hello { token }) => Ok(token),
+                _ => Err((close::UNAUTHORIZED, "the first frame must be hello")),
+            },
+            Ok(Some(Ok(Message::Binary(_)))) => Err((close::UNSUPPORTED, "binary frames are not supported")),
+            Ok(_) => Err((close::NORMAL, "")),
+            Err(_) => Err((close::UNAUTHORIZED, "no hello in time")),
+        }
+    }
+
+    async fn run_agent(mut self, agent: Agent) {
+        if let Err((code, reason)) = self.hello().await {
+            return close_with(&mut self.sink, code, reason).await;
+        }
+        let user = agent.user.clone();
+        let kind = crate::metrics::KindLabels { kind: "agent" };
+        self.state.metrics.ws_connections.get_or_create(&kind).inc();
+        if let Err(e) = self.state.parley.agent_connected(&user).await {
+            tracing::error!(error = %e, "registering agent presence");
+        }
+        self.subs.insert(Topic::Inbox(user.workspace_id), self.state.parley.bus.subscribe(Topic::Inbox(user.workspace_id)));
+        let ready = json!({"type": "ready", "heartbeat_ms": self.state.config.heartbeat_interval.as_millis() as u64, "user": user});
+        if self.send(ready).await {
+            self.run(Actor::Agent(agent)).await;
+        }
+        self.state.parley.agent_disconnected(&user);
+        self.state.metrics.ws_connections.get_or_create(&kind).dec();
+    }
+
+    async fn run_widget(mut self, origin: Option<String>) {
+        let token = match self.hello().await {
+            Ok(Some(t)) => t,
+            Ok(None) => return close_with(&mut self.sink, close::UNAUTHORIZED, "hello needs the visitor token").await,
+            Err((code, reason)) => return close_with(&mut self.sink, code, reason).await,
+        };
+        let v = match self.state.parley.authenticate_visitor(&token, origin.as_deref()).await {
+            Ok(v) => v,
+            Err(ServiceError::Forbidden(_)) => return close_with(&mut self.sink, close::FORBIDDEN_ORIGIN, "origin not allowed").await,
+            Err(ServiceError::Unauthorized) => return close_with(&mut self.sink, close::UNAUTHORIZED, "unknown visitor token").await,
+            Err(e) => {
+                tracing::error!(error = %e, "authenticating visitor");
+                return close_with(&mut self.sink, close::GOING_AWAY, "try again").await;
+            }
+        };
+        let kind = crate::metrics::KindLabels { kind: "visitor" };
+        self.state.metrics.ws_connections.get_or_create(&kind).inc();
+        let ws = v.visitor.workspace_id;
+        let bus = self.state.parley.bus.clone();
+        self.subs.insert(Topic::Visitor(v.visitor.id), bus.subscribe(Topic::Visitor(v.visitor.id)));
+        self.subs.insert(Topic::Presence(ws), bus.subscribe(Topic::Presence(ws)));
+        let ready = json!({"type": "ready", "heartbeat_ms": self.state.config.heartbeat_interval.as_millis() as u64,
+            "agents_online": self.state.parley.presence.agents_online(ws)});
+        let mut ok = self.send(ready).await;
+        if let Ok(Some(c)) = self.state.parley.store.current_conversation(ws, v.visitor.id).await {
+            ok = ok && self.send(json!({"type": "conversation", "conversation": {"id": c.id, "status": c.status, "last_seq": c.last_seq}})).await;
+        }
+        if ok {
+            self.run(Actor::Visitor(v)).await;
+        }
+        self.state.metrics.ws_connections.get_or_create(&kind).dec();
+    }
+
+    async fn run(&mut self, actor: Actor) {
+        let mut heartbeat = tokio::time::interval(self.state.config.heartbeat_interval);
+        heartbeat.tick().await;
+        let shutdown = self.state.shutdown.clone();
+        let flow = loop {
+            let flow = tokio::select! {
+                frame = self.stream.next() => match frame {
+                    Some(Ok(m)) => { self.last_activity = Instant::now(); self.on_frame(&actor, m).await }
+                    _ => break None,
+                },
+                Some((topic, item)) = self.subs.next(), if !self.subs.is_empty() => self.on_bus(&actor, topic, item).await,
+                _ = heartbeat.tick() => self.on_heartbeat(&actor).await,
+                _ = shutdown.cancelled() => Flow::Close(close::GOING_AWAY, "server shutting down"),
+            };
+            if let Flow::Close(code, reason) = flow {
+                break Some((code, reason));
+            }
+        };
+        if let Some((code, reason)) = flow {
+            close_with(&mut self.sink, code, reason).await;
+        }
+    }
+
+    async fn on_heartbeat(&mut self, actor: &Actor) -> Flow {
+        if self.last_activity.elapsed() > self.state.config.idle_timeout {
+            return Flow::Close(close::HEARTBEAT, "heartbeat timeout");
+        }
+        // A revoked or expired session ends the socket too, not only the next REST call.
+        if let Actor::Agent(Agent { session: Some(s), .. }) = actor {
+            if !matches!(self.state.parley.store.session(&s.id_hash, now_millis()).await, Ok(Some(_))) {
+                return Flow::Close(close::UNAUTHORIZED, "session expired or revoked");
+            }
+        }
+        if self.sink.send(Message::Ping(Default::default())).await.is_err() {
+            return Flow::Close(close::GOING_AWAY, "");
+        }
+        Flow::Continue
+    }
+
+    async fn on_frame(&mut self, actor: &Actor, m: Message) -> Flow {
+        let text = match m {
+            Message::Text(t) => t,
+            Message::Binary(_) => return Flow::Close(close::UNSUPPORTED, "binary frames are not supported"),
+            Message::Close(_) => return Flow::Close(close::NORMAL, ""),
+            Message::Ping(_) | Message::Pong(_) => return Flow::Continue,
+        };
+        if text.len() > MAX_FRAME_BYTES {
+            return Flow::Close(close::TOO_BIG, "frame larger than 64 KiB");
+        }
+        let kind = crate::metrics::KindLabels { kind: if matches!(actor, Actor::Agent(_)) { "agent" } else { "visitor" } };
+        self.state.metrics.ws_frames_in.get_or_create(&kind).inc();
+        let frame = match serde_json::from_str::<ClientFrame>(&text) {
+            Ok(f) => f,
+            Err(e) => {
+                self.malformed += 1;
+                if self.malformed > MAX_MALFORMED {
+                    return Flow::Close(close::MALFORMED, "too many malformed frames");
+                }
+                let err = ApiError::BadRequest(format!("malformed frame: {e}"));
+                self.send(error_frame(&err, None)).await;
+                return Flow::Continue;
+            }
+        };
+        let (result, r#ref) = match frame {
+            ClientFrame::Ping => {
+                self.send(json!({"type": "pong"})).await;
+                return Flow::Continue;
+            }
+            ClientFrame::Hello { .. } => (Err(ApiError::BadRequest("already said hello".into())), None),
+            ClientFrame::Subscribe { conversation_id, after_seq } => {
+                let r = self.subscribe(actor, &conversation_id, after_seq).await;
+                (r, Some(conversation_id))
+            }
+            ClientFrame::Unsubscribe { conversation_id } => {
+                if let Some(id) = ConversationId::parse(&conversation_id) {
+                    self.subs.remove(&Topic::Conversation(id));
+                    self.seqs.remove(&id);
+                }
+                (Ok(()), None)
+            }
+            ClientFrame::Send { client_id, conversation_id, body, attachment_ids } => {
+                let r = self.send_message(actor, &client_id, conversation_id.as_deref(), &body, &attachment_ids).await;
+                (r, Some(client_id))
+            }
+            ClientFrame::Typing { conversation_id, typing, draft } => {
+                let r = match ConversationId::parse(&conversation_id) {
+                    Some(id) => self.state.parley.typing(actor, id, typing, draft.as_deref()).await.map_err(ApiError::from),
+                    None => Err(ApiError::NotFound("conversation not found".into())),
+                };
+                (r, Some(conversation_id))
+            }
+            ClientFrame::Read { conversation_id, seq } => {
+                let r = match (actor, ConversationId::parse(&conversation_id)) {
+                    (Actor::Agent(a), Some(id)) => self.state.parley.mark_read(a, id, seq).await.map_err(ApiError::from),
+                    // Visitors keep their read position on their device.
+                    (Actor::Visitor(_), Some(_)) => Ok(()),
+                    (_, None) => Err(ApiError::NotFound("conversation not found".into())),
+                };
+                (r, Some(conversation_id))
+            }
+            ClientFrame::Status { status } => {
+                let r = match actor {
+                    Actor::Agent(a) => self.state.parley.set_my_status(a, status).await.map_err(ApiError::from),
+                    Actor::Visitor(_) => Err(ApiError::Forbidden("only agents have a status".into())),
+                };
+                (r, None)
+            }
+            ClientFrame::Page { url, title, referrer } => {
+                let r = match actor {
+                    Actor::Visitor(v) => {
+                        let ctx = VisitorContext::clipped(url.as_deref(), title.as_deref(), referrer.as_deref(), None, None, None);
+                        self.state.parley.visitor_page(v, ctx).await.map_err(ApiError::from)
+                    }
+                    Actor::Agent(_) => Err(ApiError::Forbidden("only visitors send page frames".into())),
+                };
+                (r, None)
+            }
+        };
+        if let Err(e) = result {
+            self.send(error_frame(&e, r#ref.as_deref())).await;
+        }
+        Flow::Continue
+    }
+
+    async fn subscribe(&mut self, actor: &Actor, raw_id: &str, after_seq: i64) -> Result<(), ApiError> {
+        let id = ConversationId::parse(raw_id).ok_or_else(|| ApiError::NotFound("conversation not found".into()))?;
+        self.state.parley.visible_conversation(actor, id).await?;
+        // Listen first, then read: whatever commits in between arrives on the bus, and the seq
+        // rule drops what the read already delivered.
+        self.subs.insert(Topic::Conversation(id), self.state.parley.bus.subscribe(Topic::Conversation(id)));
+        self.seqs.insert(id, after_seq.max(0));
+        self.catch_up(actor, id).await?;
+        let last = self.seqs.get(&id).copied().unwrap_or(0);
+        self.send(json!({"type": "subscribed", "conversation_id": id, "last_seq": last})).await;
+        Ok(())
+    }
+
+    /// Sends every stored event after the last one this socket delivered.
+    async fn catch_up(&mut self, actor: &Actor, id: ConversationId) -> Result<(), ApiError> {
+        loop {
+            let Some(&last) = self.seqs.get(&id) else { return Ok(()) };
+            let events = self.state.parley.store.events_after(actor.workspace(), id, last, REPLAY_PAGE).await.map_err(ServiceError::from)?;
+            let n = events.len() as i64;
+            for e in events {
+                self.seqs.insert(id, e.seq);
+                if !self.send(json!({"type": "event", "conversation_id": id, "event": e})).await {
+                    return Ok(());
+                }
+            }
+            if n < REPLAY_PAGE {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn send_message(&mut self, actor: &Actor, client_id: &str, conversation: Option<&str>, body: &str, attachment_ids: &[String]) -> Result<(), ApiError> {
+        let conversation = match conversation {
+            Some(s) => Some(ConversationId::parse(s).ok_or_else(|| ApiError::NotFound("conversation not found".into()))?),
+            None => None,
+        };
+        let ids = crate::routes::conversations::parse_attachment_ids(attachment_ids)?;
+        let a = self.state.parley.send(actor, conversation, client_id, body, &ids).await?;
+        count_sent(&self.state, &a);
+        let ack = json!({"type": "ack", "client_id": client_id, "conversation_id": a.message.conversation_id,
+            "seq": a.message.seq, "event_id": a.message.id, "duplicate": a.duplicate});
+        self.send(ack).await;
+        Ok(())
+    }
+
+    async fn on_bus(&mut self, actor: &Actor, topic: Topic, item: BusItem) -> Flow {
+        let msg = match item {
+            BusItem::Message(m) => m,
+            BusItem::Lagged => {
+                match topic {
+                    Topic::Conversation(id) => {
+                        let _ = self.catch_up(actor, id).await;
+                    }
+                    _ => {
+                        self.send(json!({"type": "resync"})).await;
+                    }
+                }
+                return Flow::Continue;
+            }
+        };
+        let me = actor.sender().id;
+        let frame = match (&*msg, actor) {
+            (BusMessage::Event(e), _) => {
+                let Some(&last) = self.seqs.get(&e.conversation_id) else { return Flow::Continue };
+                if e.seq == last + 1 {
+                    self.seqs.insert(e.conversation_id, e.seq);
+                    Some(json!({"type": "event", "conversation_id": e.conversation_id, "event": e}))
+                } else {
+                    if e.seq > last + 1 {
+                        let _ = self.catch_up(actor, e.conversation_id).await;
+                    }
+                    None
+                }
+            }
+            (BusMessage::Typing { conversation_id, from, typing, draft }, _) if Some(from.id) != me => {
+                let draft = if matches!(actor, Actor::Agent(_)) { draft.clone() } else { None };
+                Some(json!({"type": "typing", "conversation_id": conversation_id, "from": from, "typing": typing, "draft": draft}))
+            }
+            (BusMessage::ConversationChanged { conversation_id }, Actor::Agent(a)) => {
+                match self.state.parley.store.conversation_summary(a.user.workspace_id, *conversation_id, a.user.id).await {
+                    Ok(Some(c)) => Some(json!({"type": "inbox", "conversation": c})),
+                    _ => None,
+                }
+            }
+            (BusMessage::VisitorChanged { visitor_id }, Actor::Agent(a)) => {
+                match self.state.parley.visitor_of(a.user.workspace_id, *visitor_id).await {
+                    Ok(Some(v)) => Some(json!({"type": "visitor", "visitor": v})),
+                    _ => None,
+                }
+            }
+            (BusMessage::AgentStatus { user_id, status }, Actor::Agent(_)) => {
+                Some(json!({"type": "agent_status", "user_id": user_id, "status": status}))
+            }
+            (BusMessage::AgentsOnline(online), Actor::Visitor(_)) => Some(json!({"type": "presence", "agents_online": online})),
+            (BusMessage::VisitorConversation { conversation_id, status, last_seq }, Actor::Visitor(_)) => {
+                Some(json!({"type": "conversation", "conversation": {"id": conversation_id, "status": status, "last_seq": last_seq}}))
+            }
+            _ => None,
+        };
+        if let Some(f) = frame {
+            if !self.send(f).await {
+                return Flow::Close(close::GOING_AWAY, "");
+            }
+        }
+        Flow::Continue
+    }
+}
