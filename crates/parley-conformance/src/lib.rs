@@ -53,9 +53,17 @@ pub fn user(ws: WorkspaceId, email: &str, role: Role) -> User {
 }
 
 pub async fn fixture(s: &DynStore, tag: &str) -> Fixture {
-    let ws = Workspace { id: WorkspaceId::new(), name: tag.into(), created_at: now_millis() };
+    let ws = Workspace {
+        id: WorkspaceId::new(),
+        name: tag.into(),
+        created_at: now_millis(),
+    };
     s.create_workspace(&ws).await.unwrap();
-    let admin = user(ws.id, &format!("admin-{tag}-{}@x.test", ws.id.0.simple()), Role::Admin);
+    let admin = user(
+        ws.id,
+        &format!("admin-{tag}-{}@x.test", ws.id.0.simple()),
+        Role::Admin,
+    );
     s.create_user(&admin, "hash").await.unwrap();
     let channel = Channel {
         id: ChannelId::new(),
@@ -70,7 +78,12 @@ pub async fn fixture(s: &DynStore, tag: &str) -> Fixture {
     };
     s.create_channel(&channel).await.unwrap();
     let visitor = new_visitor(s, &channel, &format!("tok-{}", ChannelId::new().0)).await;
-    Fixture { ws, admin, channel, visitor }
+    Fixture {
+        ws,
+        admin,
+        channel,
+        visitor,
+    }
 }
 
 pub async fn new_visitor(s: &DynStore, c: &Channel, token_hash: &str) -> Visitor {
@@ -99,34 +112,73 @@ pub async fn new_visitor(s: &DynStore, c: &Channel, token_hash: &str) -> Visitor
 }
 
 fn visitor_sender(v: &Visitor) -> Sender {
-    Sender { kind: SenderKind::Visitor, id: Some(v.id.0), name: None, avatar_url: None }
+    Sender {
+        kind: SenderKind::Visitor,
+        id: Some(v.id.0),
+        name: None,
+        avatar_url: None,
+    }
 }
 
 fn agent_sender(u: &User) -> Sender {
-    Sender { kind: SenderKind::Agent, id: Some(u.id.0), name: Some(u.name.clone()), avatar_url: None }
+    Sender {
+        kind: SenderKind::Agent,
+        id: Some(u.id.0),
+        name: Some(u.name.clone()),
+        avatar_url: None,
+    }
 }
 
 pub fn visitor_msg(v: &Visitor, client_id: &str, body: &str) -> NewEvent {
-    NewEvent::message(visitor_sender(v), ClientId::parse(client_id).unwrap(), MessageBody::parse(body).unwrap(), vec![])
+    NewEvent::message(
+        visitor_sender(v),
+        ClientId::parse(client_id).unwrap(),
+        MessageBody::parse(body).unwrap(),
+        vec![],
+    )
 }
 
 fn current(v: &Visitor) -> Target {
-    Target::VisitorCurrent { channel_id: v.channel_id, visitor_id: v.id }
+    Target::VisitorCurrent {
+        channel_id: v.channel_id,
+        visitor_id: v.id,
+    }
 }
 
 pub async fn users_are_scoped_to_their_workspace(s: DynStore) {
     let a = fixture(&s, "a").await;
     let b = fixture(&s, "b").await;
     assert!(s.get_user(a.ws.id, a.admin.id).await.unwrap().is_some());
-    assert!(s.get_user(b.ws.id, a.admin.id).await.unwrap().is_none(), "user visible from another workspace");
+    assert!(
+        s.get_user(b.ws.id, a.admin.id).await.unwrap().is_none(),
+        "user visible from another workspace"
+    );
     let dup = user(b.ws.id, &a.admin.email, Role::Agent);
-    assert!(matches!(s.create_user(&dup, "h").await, Err(StoreError::Conflict(_))));
-    let creds = s.credentials_by_email(&Email::parse(&a.admin.email).unwrap()).await.unwrap().unwrap();
+    assert!(matches!(
+        s.create_user(&dup, "h").await,
+        Err(StoreError::Conflict(_))
+    ));
+    let creds = s
+        .credentials_by_email(&Email::parse(&a.admin.email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(creds.user.id, a.admin.id);
     assert_eq!(creds.password_hash, "hash");
-    assert!(s.update_user(b.ws.id, a.admin.id, Some("x".into()), None).await.unwrap().is_none());
-    let u = s.update_user(a.ws.id, a.admin.id, None, Some(Role::Supervisor)).await.unwrap().unwrap();
-    assert_eq!((u.role, u.name.as_str()), (Role::Supervisor, a.admin.name.as_str()));
+    assert!(s
+        .update_user(b.ws.id, a.admin.id, Some("x".into()), None)
+        .await
+        .unwrap()
+        .is_none());
+    let u = s
+        .update_user(a.ws.id, a.admin.id, None, Some(Role::Supervisor))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (u.role, u.name.as_str()),
+        (Role::Supervisor, a.admin.name.as_str())
+    );
     assert_eq!(s.list_users(a.ws.id).await.unwrap().len(), 1);
     assert!(s.count_users().await.unwrap() >= 2);
 }
@@ -147,18 +199,40 @@ pub async fn sessions_expire_and_password_change_revokes_others(s: DynStore) {
     s.create_session(&mk(&s1, now + 60_000)).await.unwrap();
     s.create_session(&mk(&s2, now + 60_000)).await.unwrap();
     s.create_session(&mk(&old, now - 1)).await.unwrap();
-    assert!(s.session(&old, now).await.unwrap().is_none(), "expired session accepted");
+    assert!(
+        s.session(&old, now).await.unwrap().is_none(),
+        "expired session accepted"
+    );
     let (sess, u) = s.session(&s1, now).await.unwrap().unwrap();
     assert_eq!((sess.user_id, u.id), (f.admin.id, f.admin.id));
-    s.set_password(f.admin.id, "new-hash", Some(&s1)).await.unwrap();
-    assert!(s.session(&s1, now).await.unwrap().is_some(), "kept session was revoked");
-    assert!(s.session(&s2, now).await.unwrap().is_none(), "other session survived a password change");
-    assert_eq!(s.password_hash(f.ws.id, f.admin.id).await.unwrap().unwrap(), "new-hash");
+    s.set_password(f.admin.id, "new-hash", Some(&s1))
+        .await
+        .unwrap();
+    assert!(
+        s.session(&s1, now).await.unwrap().is_some(),
+        "kept session was revoked"
+    );
+    assert!(
+        s.session(&s2, now).await.unwrap().is_none(),
+        "other session survived a password change"
+    );
+    assert_eq!(
+        s.password_hash(f.ws.id, f.admin.id).await.unwrap().unwrap(),
+        "new-hash"
+    );
     s.set_password(f.admin.id, "h3", None).await.unwrap();
     assert!(s.session(&s1, now).await.unwrap().is_none());
     s.create_session(&mk(&s2, now + 10)).await.unwrap();
     s.extend_session(&s2, now + 90_000).await.unwrap();
-    assert_eq!(s.session(&s2, now + 50_000).await.unwrap().unwrap().0.expires_at, now + 90_000);
+    assert_eq!(
+        s.session(&s2, now + 50_000)
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .expires_at,
+        now + 90_000
+    );
     s.delete_session(&s2).await.unwrap();
     assert!(s.session(&s2, now).await.unwrap().is_none());
 }
@@ -166,26 +240,67 @@ pub async fn sessions_expire_and_password_change_revokes_others(s: DynStore) {
 pub async fn channels_and_visitors_are_scoped(s: DynStore) {
     let a = fixture(&s, "ca").await;
     let b = fixture(&s, "cb").await;
-    assert!(s.get_channel(b.ws.id, a.channel.id).await.unwrap().is_none());
-    let by_key = s.channel_by_key(&a.channel.widget_key).await.unwrap().unwrap();
+    assert!(s
+        .get_channel(b.ws.id, a.channel.id)
+        .await
+        .unwrap()
+        .is_none());
+    let by_key = s
+        .channel_by_key(&a.channel.widget_key)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(by_key.allowed_origins.as_slice(), ["https://a.test"]);
-    let patch = ChannelPatch { name: Some("New".into()), color: None, welcome_text: None, allowed_origins: Some(OriginList::default()) };
-    assert!(s.update_channel(b.ws.id, a.channel.id, &patch).await.unwrap().is_none());
-    let c = s.update_channel(a.ws.id, a.channel.id, &patch).await.unwrap().unwrap();
+    let patch = ChannelPatch {
+        name: Some("New".into()),
+        color: None,
+        welcome_text: None,
+        allowed_origins: Some(OriginList::default()),
+    };
+    assert!(s
+        .update_channel(b.ws.id, a.channel.id, &patch)
+        .await
+        .unwrap()
+        .is_none());
+    let c = s
+        .update_channel(a.ws.id, a.channel.id, &patch)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((c.name.as_str(), c.color.as_str()), ("New", "#123456"));
     assert!(c.allowed_origins.as_slice().is_empty());
     assert_eq!(s.list_channels(a.ws.id).await.unwrap().len(), 1);
 
-    assert!(s.get_visitor(b.ws.id, a.visitor.id).await.unwrap().is_none());
+    assert!(s
+        .get_visitor(b.ws.id, a.visitor.id)
+        .await
+        .unwrap()
+        .is_none());
     let tok = format!("t{}", a.visitor.id.0);
     let v = new_visitor(&s, &a.channel, &tok).await;
     assert_eq!(s.visitor_by_token(&tok).await.unwrap().unwrap().id, v.id);
-    let ctx = VisitorContext { url: Some("https://a.test/cart".into()), title: Some("Cart".into()), ..Default::default() };
-    let t = s.touch_visitor(a.ws.id, v.id, &ctx, v.last_seen_at + 5).await.unwrap().unwrap();
+    let ctx = VisitorContext {
+        url: Some("https://a.test/cart".into()),
+        title: Some("Cart".into()),
+        ..Default::default()
+    };
+    let t = s
+        .touch_visitor(a.ws.id, v.id, &ctx, v.last_seen_at + 5)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(t.current_url.as_deref(), Some("https://a.test/cart"));
-    assert_eq!(t.language.as_deref(), Some("zh-CN"), "unset fields must be kept");
+    assert_eq!(
+        t.language.as_deref(),
+        Some("zh-CN"),
+        "unset fields must be kept"
+    );
     assert_eq!(t.last_seen_at, v.last_seen_at + 5);
-    assert!(s.touch_visitor(b.ws.id, v.id, &ctx, 0).await.unwrap().is_none());
+    assert!(s
+        .touch_visitor(b.ws.id, v.id, &ctx, 0)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 pub async fn messages_get_gapless_sequence_numbers_and_dedupe(s: DynStore) {
@@ -193,13 +308,43 @@ pub async fn messages_get_gapless_sequence_numbers_and_dedupe(s: DynStore) {
     let other = fixture(&s, "m2").await;
     let now = now_millis();
     let fx = MessageEffects::default();
-    let a = s.append_message(f.ws.id, current(&f.visitor), &visitor_msg(&f.visitor, "c1", "你好"), &fx, now).await.unwrap();
+    let a = s
+        .append_message(
+            f.ws.id,
+            current(&f.visitor),
+            &visitor_msg(&f.visitor, "c1", "你好"),
+            &fx,
+            now,
+        )
+        .await
+        .unwrap();
     assert!(a.created_conversation && !a.duplicate);
     assert_eq!((a.message.seq, a.conversation.last_seq), (1, 1));
     let conv = a.conversation.id;
-    let b = s.append_message(f.ws.id, current(&f.visitor), &visitor_msg(&f.visitor, "c2", "second"), &fx, now).await.unwrap();
-    assert_eq!((b.message.seq, b.conversation.id, b.created_conversation), (2, conv, false));
-    let dup = s.append_message(f.ws.id, Target::Conversation(conv), &visitor_msg(&f.visitor, "c1", "你好"), &fx, now).await.unwrap();
+    let b = s
+        .append_message(
+            f.ws.id,
+            current(&f.visitor),
+            &visitor_msg(&f.visitor, "c2", "second"),
+            &fx,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (b.message.seq, b.conversation.id, b.created_conversation),
+        (2, conv, false)
+    );
+    let dup = s
+        .append_message(
+            f.ws.id,
+            Target::Conversation(conv),
+            &visitor_msg(&f.visitor, "c1", "你好"),
+            &fx,
+            now,
+        )
+        .await
+        .unwrap();
     assert!(dup.duplicate);
     assert_eq!((dup.message.id, dup.message.seq), (a.message.id, 1));
     assert!(dup.events.is_empty());
@@ -208,87 +353,264 @@ pub async fn messages_get_gapless_sequence_numbers_and_dedupe(s: DynStore) {
     assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
     assert_eq!(all[0].body.as_deref(), Some("你好"));
     assert_eq!(all[0].client_id.as_deref(), Some("c1"));
-    assert_eq!(s.events_after(f.ws.id, conv, 1, 100).await.unwrap().len(), 1);
-    assert_eq!(s.events_before(f.ws.id, conv, 2, 10).await.unwrap()[0].seq, 1);
+    assert_eq!(
+        s.events_after(f.ws.id, conv, 1, 100).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        s.events_before(f.ws.id, conv, 2, 10).await.unwrap()[0].seq,
+        1
+    );
     // Another workspace sees nothing and cannot write.
-    assert!(s.events_after(other.ws.id, conv, 0, 100).await.unwrap().is_empty());
-    assert!(s.get_conversation(other.ws.id, conv).await.unwrap().is_none());
-    let r = s.append_message(other.ws.id, Target::Conversation(conv), &visitor_msg(&other.visitor, "x", "x"), &fx, now).await;
+    assert!(s
+        .events_after(other.ws.id, conv, 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .get_conversation(other.ws.id, conv)
+        .await
+        .unwrap()
+        .is_none());
+    let r = s
+        .append_message(
+            other.ws.id,
+            Target::Conversation(conv),
+            &visitor_msg(&other.visitor, "x", "x"),
+            &fx,
+            now,
+        )
+        .await;
     assert!(matches!(r, Err(StoreError::NotFound)));
-    assert_eq!(s.get_conversation(f.ws.id, conv).await.unwrap().unwrap().last_seq, 2);
+    assert_eq!(
+        s.get_conversation(f.ws.id, conv)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_seq,
+        2
+    );
 }
 
 pub async fn message_effects_reopen_and_claim(s: DynStore) {
     let f = fixture(&s, "e").await;
     let now = now_millis();
-    let a = s.append_message(f.ws.id, current(&f.visitor), &visitor_msg(&f.visitor, "v1", "hi"), &MessageEffects::default(), now).await.unwrap();
+    let a = s
+        .append_message(
+            f.ws.id,
+            current(&f.visitor),
+            &visitor_msg(&f.visitor, "v1", "hi"),
+            &MessageEffects::default(),
+            now,
+        )
+        .await
+        .unwrap();
     let conv = a.conversation.id;
     let agent = f.admin.clone();
-    let reply = NewEvent::message(agent_sender(&agent), ClientId::parse("a1").unwrap(), MessageBody::parse("hello").unwrap(), vec![]);
-    let fx = MessageEffects { reopen: true, claim_by: Some(agent.as_ref()) };
-    let r = s.append_message(f.ws.id, Target::Conversation(conv), &reply, &fx, now).await.unwrap();
-    assert_eq!(r.events.iter().map(|e| e.kind).collect::<Vec<_>>(), vec![EventKind::Assignment, EventKind::Message]);
+    let reply = NewEvent::message(
+        agent_sender(&agent),
+        ClientId::parse("a1").unwrap(),
+        MessageBody::parse("hello").unwrap(),
+        vec![],
+    );
+    let fx = MessageEffects {
+        reopen: true,
+        claim_by: Some(agent.as_ref()),
+    };
+    let r = s
+        .append_message(f.ws.id, Target::Conversation(conv), &reply, &fx, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        vec![EventKind::Assignment, EventKind::Message]
+    );
     assert_eq!(r.conversation.assignee_id, Some(agent.id));
     assert_eq!(r.events[1].seq, 3);
 
     let resolve = NewEvent::status(agent_sender(&agent), ConversationStatus::Resolved);
-    let (e, c) = s.append_change(f.ws.id, conv, &resolve, now).await.unwrap().unwrap();
+    let (e, c) = s
+        .append_change(f.ws.id, conv, &resolve, now)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((e.seq, c.status), (4, ConversationStatus::Resolved));
-    assert!(s.append_change(f.ws.id, conv, &resolve, now).await.unwrap().is_none(), "no-op change stored");
+    assert!(
+        s.append_change(f.ws.id, conv, &resolve, now)
+            .await
+            .unwrap()
+            .is_none(),
+        "no-op change stored"
+    );
 
-    let back = s.append_message(f.ws.id, current(&f.visitor), &visitor_msg(&f.visitor, "v2", "again"), &MessageEffects { reopen: true, claim_by: None }, now).await.unwrap();
-    assert_eq!(back.events.iter().map(|e| (e.seq, e.kind)).collect::<Vec<_>>(), vec![(5, EventKind::Status), (6, EventKind::Message)]);
+    let back = s
+        .append_message(
+            f.ws.id,
+            current(&f.visitor),
+            &visitor_msg(&f.visitor, "v2", "again"),
+            &MessageEffects {
+                reopen: true,
+                claim_by: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        back.events
+            .iter()
+            .map(|e| (e.seq, e.kind))
+            .collect::<Vec<_>>(),
+        vec![(5, EventKind::Status), (6, EventKind::Message)]
+    );
     assert_eq!(back.conversation.status, ConversationStatus::Open);
     let stored = s.get_conversation(f.ws.id, conv).await.unwrap().unwrap();
-    assert_eq!((stored.status, stored.assignee_id, stored.last_seq), (ConversationStatus::Open, Some(agent.id), 6));
+    assert_eq!(
+        (stored.status, stored.assignee_id, stored.last_seq),
+        (ConversationStatus::Open, Some(agent.id), 6)
+    );
 }
 
 pub async fn conversation_list_views_unread_and_cursor(s: DynStore) {
     let f = fixture(&s, "l").await;
-    let agent = user(f.ws.id, &format!("ag-{}@x.test", f.ws.id.0.simple()), Role::Agent);
+    let agent = user(
+        f.ws.id,
+        &format!("ag-{}@x.test", f.ws.id.0.simple()),
+        Role::Agent,
+    );
     s.create_user(&agent, "h").await.unwrap();
     let mut convs = Vec::new();
     for i in 0..5 {
         let v = new_visitor(&s, &f.channel, &format!("l{i}-{}", f.ws.id.0)).await;
-        let a = s.append_message(f.ws.id, current(&v), &visitor_msg(&v, "m1", &format!("hello {i}")), &MessageEffects::default(), now_millis() + i).await.unwrap();
+        let a = s
+            .append_message(
+                f.ws.id,
+                current(&v),
+                &visitor_msg(&v, "m1", &format!("hello {i}")),
+                &MessageEffects::default(),
+                now_millis() + i,
+            )
+            .await
+            .unwrap();
         convs.push(a.conversation.id);
     }
     // The agent takes the first two.
     for c in &convs[..2] {
-        s.append_change(f.ws.id, *c, &NewEvent::assignment(agent_sender(&agent), Some(agent.as_ref())), now_millis() + 10).await.unwrap();
+        s.append_change(
+            f.ws.id,
+            *c,
+            &NewEvent::assignment(agent_sender(&agent), Some(agent.as_ref())),
+            now_millis() + 10,
+        )
+        .await
+        .unwrap();
     }
-    let q = |view, before| ConversationQuery { viewer: agent.id, view, status: ConversationStatus::Open, before, limit: 3 };
-    let all = s.list_conversations(f.ws.id, &q(View::All, None)).await.unwrap();
+    let q = |view, before| ConversationQuery {
+        viewer: agent.id,
+        view,
+        status: ConversationStatus::Open,
+        before,
+        limit: 3,
+    };
+    let all = s
+        .list_conversations(f.ws.id, &q(View::All, None))
+        .await
+        .unwrap();
     assert_eq!(all.len(), 3);
     let last = all.last().unwrap();
-    let rest = s.list_conversations(f.ws.id, &q(View::All, Some((last.updated_at, last.id)))).await.unwrap();
+    let rest = s
+        .list_conversations(f.ws.id, &q(View::All, Some((last.updated_at, last.id))))
+        .await
+        .unwrap();
     assert_eq!(rest.len(), 2);
     let mut seen: Vec<_> = all.iter().chain(rest.iter()).map(|c| c.id).collect();
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), 5, "cursor pages overlap or skip");
-    let mine = s.list_conversations(f.ws.id, &q(View::Mine, None)).await.unwrap();
+    let mine = s
+        .list_conversations(f.ws.id, &q(View::Mine, None))
+        .await
+        .unwrap();
     assert_eq!(mine.len(), 2);
-    assert!(mine.iter().all(|c| c.assignee.as_ref().map(|a| a.id) == Some(agent.id)));
-    assert_eq!(s.list_conversations(f.ws.id, &ConversationQuery { limit: 10, ..q(View::Unassigned, None) }).await.unwrap().len(), 3);
-    let resolved = ConversationQuery { status: ConversationStatus::Resolved, ..q(View::All, None) };
-    assert!(s.list_conversations(f.ws.id, &resolved).await.unwrap().is_empty());
+    assert!(mine
+        .iter()
+        .all(|c| c.assignee.as_ref().map(|a| a.id) == Some(agent.id)));
+    assert_eq!(
+        s.list_conversations(
+            f.ws.id,
+            &ConversationQuery {
+                limit: 10,
+                ..q(View::Unassigned, None)
+            }
+        )
+        .await
+        .unwrap()
+        .len(),
+        3
+    );
+    let resolved = ConversationQuery {
+        status: ConversationStatus::Resolved,
+        ..q(View::All, None)
+    };
+    assert!(s
+        .list_conversations(f.ws.id, &resolved)
+        .await
+        .unwrap()
+        .is_empty());
 
-    let c0 = s.conversation_summary(f.ws.id, convs[0], agent.id).await.unwrap().unwrap();
+    let c0 = s
+        .conversation_summary(f.ws.id, convs[0], agent.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(c0.unread_count, 1);
     assert_eq!(c0.last_message.as_ref().unwrap().body, "hello 0");
-    s.mark_read(f.ws.id, convs[0], agent.id, c0.last_seq).await.unwrap();
+    s.mark_read(f.ws.id, convs[0], agent.id, c0.last_seq)
+        .await
+        .unwrap();
     s.mark_read(f.ws.id, convs[0], agent.id, 0).await.unwrap(); // never moves backwards
-    assert_eq!(s.conversation_summary(f.ws.id, convs[0], agent.id).await.unwrap().unwrap().unread_count, 0);
-    assert_eq!(s.conversation_summary(f.ws.id, convs[0], f.admin.id).await.unwrap().unwrap().unread_count, 1, "read state is per user");
+    assert_eq!(
+        s.conversation_summary(f.ws.id, convs[0], agent.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .unread_count,
+        0
+    );
+    assert_eq!(
+        s.conversation_summary(f.ws.id, convs[0], f.admin.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .unread_count,
+        1,
+        "read state is per user"
+    );
     let other = fixture(&s, "l2").await;
-    assert!(s.conversation_summary(other.ws.id, convs[0], agent.id).await.unwrap().is_none());
-    assert!(s.list_conversations(other.ws.id, &q(View::All, None)).await.unwrap().is_empty());
+    assert!(s
+        .conversation_summary(other.ws.id, convs[0], agent.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(s
+        .list_conversations(other.ws.id, &q(View::All, None))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn concurrent_appends_stay_gapless_and_exactly_once(s: DynStore) {
     let f = fixture(&s, "c").await;
-    let first = s.append_message(f.ws.id, current(&f.visitor), &visitor_msg(&f.visitor, "seed", "x"), &MessageEffects::default(), now_millis()).await.unwrap();
+    let first = s
+        .append_message(
+            f.ws.id,
+            current(&f.visitor),
+            &visitor_msg(&f.visitor, "seed", "x"),
+            &MessageEffects::default(),
+            now_millis(),
+        )
+        .await
+        .unwrap();
     let conv = first.conversation.id;
     let mut tasks = Vec::new();
     for i in 0..40 {
@@ -298,7 +620,15 @@ pub async fn concurrent_appends_stay_gapless_and_exactly_once(s: DynStore) {
         // Every message is sent twice at once, as a client retrying would.
         let cid = format!("m{}", i / 2);
         tasks.push(tokio::spawn(async move {
-            s.append_message(ws, Target::Conversation(conv), &visitor_msg(&v, &cid, &cid), &MessageEffects::default(), now_millis()).await.unwrap()
+            s.append_message(
+                ws,
+                Target::Conversation(conv),
+                &visitor_msg(&v, &cid, &cid),
+                &MessageEffects::default(),
+                now_millis(),
+            )
+            .await
+            .unwrap()
         }));
     }
     let mut stored = 0;
@@ -309,7 +639,10 @@ pub async fn concurrent_appends_stay_gapless_and_exactly_once(s: DynStore) {
     }
     assert_eq!(stored, 20, "each client id stored exactly once");
     let events = s.events_after(f.ws.id, conv, 0, 1000).await.unwrap();
-    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=21).collect::<Vec<_>>());
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=21).collect::<Vec<_>>()
+    );
     let mut ids: Vec<_> = events.iter().filter_map(|e| e.client_id.clone()).collect();
     ids.sort();
     ids.dedup();
@@ -319,12 +652,28 @@ pub async fn concurrent_appends_stay_gapless_and_exactly_once(s: DynStore) {
 pub async fn api_tokens_and_attachments(s: DynStore) {
     let f = fixture(&s, "t").await;
     let other = fixture(&s, "t2").await;
-    let t = ApiToken { id: TokenId::new(), name: "ci".into(), created_at: now_millis(), last_used_at: None };
+    let t = ApiToken {
+        id: TokenId::new(),
+        name: "ci".into(),
+        created_at: now_millis(),
+        last_used_at: None,
+    };
     let hash = format!("h{}", t.id.0);
-    s.create_token(f.ws.id, f.admin.id, &t, &hash).await.unwrap();
-    assert_eq!(s.token_user(&hash, 42).await.unwrap().unwrap().id, f.admin.id);
-    assert_eq!(s.list_tokens(f.ws.id, f.admin.id).await.unwrap()[0].last_used_at, Some(42));
-    assert!(!s.delete_token(other.ws.id, other.admin.id, t.id).await.unwrap());
+    s.create_token(f.ws.id, f.admin.id, &t, &hash)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.token_user(&hash, 42).await.unwrap().unwrap().id,
+        f.admin.id
+    );
+    assert_eq!(
+        s.list_tokens(f.ws.id, f.admin.id).await.unwrap()[0].last_used_at,
+        Some(42)
+    );
+    assert!(!s
+        .delete_token(other.ws.id, other.admin.id, t.id)
+        .await
+        .unwrap());
     assert!(s.delete_token(f.ws.id, f.admin.id, t.id).await.unwrap());
     assert!(s.token_user(&hash, 43).await.unwrap().is_none());
 
@@ -340,11 +689,35 @@ pub async fn api_tokens_and_attachments(s: DynStore) {
     };
     s.create_attachment(&a).await.unwrap();
     let got = s.get_attachment(a.id).await.unwrap().unwrap();
-    assert_eq!((got.workspace_id, got.uploader.id, got.size), (f.ws.id, f.visitor.id.0.into(), 10));
-    let msg = NewEvent::message(visitor_sender(&f.visitor), ClientId::parse("att").unwrap(), MessageBody::parse("").unwrap(), vec![got.public()]);
-    let r = s.append_message(f.ws.id, current(&f.visitor), &msg, &MessageEffects::default(), now_millis()).await.unwrap();
-    let e = &s.events_after(f.ws.id, r.conversation.id, 0, 10).await.unwrap()[0];
+    assert_eq!(
+        (got.workspace_id, got.uploader.id, got.size),
+        (f.ws.id, f.visitor.id.0.into(), 10)
+    );
+    let msg = NewEvent::message(
+        visitor_sender(&f.visitor),
+        ClientId::parse("att").unwrap(),
+        MessageBody::parse("").unwrap(),
+        vec![got.public()],
+    );
+    let r = s
+        .append_message(
+            f.ws.id,
+            current(&f.visitor),
+            &msg,
+            &MessageEffects::default(),
+            now_millis(),
+        )
+        .await
+        .unwrap();
+    let e = &s
+        .events_after(f.ws.id, r.conversation.id, 0, 10)
+        .await
+        .unwrap()[0];
     assert_eq!(e.attachments, vec![got.public()]);
-    let summary = s.conversation_summary(f.ws.id, r.conversation.id, f.admin.id).await.unwrap().unwrap();
+    let summary = s
+        .conversation_summary(f.ws.id, r.conversation.id, f.admin.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(summary.last_message.unwrap().body, "[a.png]");
 }

@@ -27,15 +27,22 @@ impl TestDatabase {
     pub async fn create(admin: &str) -> anyhow::Result<Self> {
         let name = format!("parley_test_{}", uuid::Uuid::new_v4().simple());
         let mut conn = PgConnection::connect(admin).await?;
-        conn.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await?;
         let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
         let url = format!("{base}/{name}");
-        Ok(TestDatabase { admin: admin.to_owned(), name, url })
+        Ok(TestDatabase {
+            admin: admin.to_owned(),
+            name,
+            url,
+        })
     }
 
     pub async fn drop_db(self) {
         if let Ok(mut conn) = PgConnection::connect(&self.admin).await {
-            let _ = conn.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str()).await;
+            let _ = conn
+                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+                .await;
         }
     }
 }

@@ -32,12 +32,28 @@ pub struct TypingFrom {
 #[derive(Debug, Clone)]
 pub enum BusMessage {
     Event(Event),
-    Typing { conversation_id: ConversationId, from: TypingFrom, typing: bool, draft: Option<String> },
-    ConversationChanged { conversation_id: ConversationId },
-    VisitorConversation { conversation_id: ConversationId, status: ConversationStatus, last_seq: i64 },
-    VisitorChanged { visitor_id: VisitorId },
+    Typing {
+        conversation_id: ConversationId,
+        from: TypingFrom,
+        typing: bool,
+        draft: Option<String>,
+    },
+    ConversationChanged {
+        conversation_id: ConversationId,
+    },
+    VisitorConversation {
+        conversation_id: ConversationId,
+        status: ConversationStatus,
+        last_seq: i64,
+    },
+    VisitorChanged {
+        visitor_id: VisitorId,
+    },
     AgentsOnline(bool),
-    AgentStatus { user_id: UserId, status: &'static str },
+    AgentStatus {
+        user_id: UserId,
+        status: &'static str,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -60,7 +76,10 @@ pub struct LocalBus {
 
 impl LocalBus {
     pub fn new(capacity: usize) -> Self {
-        LocalBus { topics: dashmap::DashMap::new(), capacity }
+        LocalBus {
+            topics: dashmap::DashMap::new(),
+            capacity,
+        }
     }
 }
 
@@ -72,7 +91,8 @@ impl Bus for LocalBus {
         };
         if gone {
             // Nobody listens any more; drop the channel unless someone subscribed meanwhile.
-            self.topics.remove_if(&topic, |_, tx| tx.receiver_count() == 0);
+            self.topics
+                .remove_if(&topic, |_, tx| tx.receiver_count() == 0);
         }
     }
 
@@ -92,7 +112,9 @@ mod tokio_stream_shim {
     pub struct BroadcastStream;
     impl BroadcastStream {
         #[allow(clippy::new_ret_no_self)]
-        pub fn new(rx: broadcast::Receiver<Arc<BusMessage>>) -> impl futures::Stream<Item = BusItem> + Send {
+        pub fn new(
+            rx: broadcast::Receiver<Arc<BusMessage>>,
+        ) -> impl futures::Stream<Item = BusItem> + Send {
             futures::stream::unfold(rx, |mut rx| async move {
                 match rx.recv().await {
                     Ok(m) => Some((BusItem::Message(m), rx)),
@@ -115,12 +137,15 @@ mod tests {
         let mut a = bus.subscribe(Topic::Presence(w));
         let mut other = bus.subscribe(Topic::Presence(WorkspaceId::new()));
         bus.publish(Topic::Presence(w), BusMessage::AgentsOnline(true));
-        assert!(matches!(a.next().await, Some(BusItem::Message(m)) if matches!(*m, BusMessage::AgentsOnline(true))));
+        assert!(
+            matches!(a.next().await, Some(BusItem::Message(m)) if matches!(*m, BusMessage::AgentsOnline(true)))
+        );
         for _ in 0..5 {
             bus.publish(Topic::Presence(w), BusMessage::AgentsOnline(false));
         }
         assert!(matches!(a.next().await, Some(BusItem::Lagged)));
-        let nothing = tokio::time::timeout(std::time::Duration::from_millis(50), other.next()).await;
+        let nothing =
+            tokio::time::timeout(std::time::Duration::from_millis(50), other.next()).await;
         assert!(nothing.is_err());
     }
 }

@@ -20,7 +20,12 @@ impl Files {
 
     /// Writes to a temporary name and renames, so a crash never leaves a half file under the
     /// final name, and syncs before the rename so an acknowledged upload survives power loss.
-    pub async fn save(&self, ws: WorkspaceId, id: AttachmentId, bytes: &[u8]) -> std::io::Result<()> {
+    pub async fn save(
+        &self,
+        ws: WorkspaceId,
+        id: AttachmentId,
+        bytes: &[u8],
+    ) -> std::io::Result<()> {
         let path = self.path(ws, id);
         let dir = path.parent().expect("has parent").to_owned();
         tokio::fs::create_dir_all(&dir).await?;

@@ -37,7 +37,10 @@ pub struct ConversationQuery {
 #[derive(Debug, Clone, Copy)]
 pub enum Target {
     Conversation(ConversationId),
-    VisitorCurrent { channel_id: ChannelId, visitor_id: VisitorId },
+    VisitorCurrent {
+        channel_id: ChannelId,
+        visitor_id: VisitorId,
+    },
 }
 
 /// What a message implies for its conversation, applied in the same transaction.
@@ -119,11 +122,27 @@ pub trait Store: Send + Sync + 'static {
     async fn get_user(&self, ws: WorkspaceId, id: UserId) -> StoreResult<Option<User>>;
     async fn password_hash(&self, ws: WorkspaceId, id: UserId) -> StoreResult<Option<String>>;
     async fn list_users(&self, ws: WorkspaceId) -> StoreResult<Vec<User>>;
-    async fn update_user(&self, ws: WorkspaceId, id: UserId, name: Option<String>, role: Option<Role>) -> StoreResult<Option<User>>;
-    async fn set_user_status(&self, ws: WorkspaceId, id: UserId, status: AgentStatus) -> StoreResult<()>;
+    async fn update_user(
+        &self,
+        ws: WorkspaceId,
+        id: UserId,
+        name: Option<String>,
+        role: Option<Role>,
+    ) -> StoreResult<Option<User>>;
+    async fn set_user_status(
+        &self,
+        ws: WorkspaceId,
+        id: UserId,
+        status: AgentStatus,
+    ) -> StoreResult<()>;
     /// Replaces the password hash and, in the same transaction, deletes every session of the
     /// user except `keep_session` (a session id hash).
-    async fn set_password(&self, id: UserId, hash: &str, keep_session: Option<&str>) -> StoreResult<()>;
+    async fn set_password(
+        &self,
+        id: UserId,
+        hash: &str,
+        keep_session: Option<&str>,
+    ) -> StoreResult<()>;
 
     // Sessions and tokens
     async fn create_session(&self, s: &Session) -> StoreResult<()>;
@@ -131,7 +150,13 @@ pub trait Store: Send + Sync + 'static {
     async fn session(&self, id_hash: &str, now: Millis) -> StoreResult<Option<(Session, User)>>;
     async fn extend_session(&self, id_hash: &str, expires_at: Millis) -> StoreResult<()>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
-    async fn create_token(&self, ws: WorkspaceId, user: UserId, token: &ApiToken, hash: &str) -> StoreResult<()>;
+    async fn create_token(
+        &self,
+        ws: WorkspaceId,
+        user: UserId,
+        token: &ApiToken,
+        hash: &str,
+    ) -> StoreResult<()>;
     async fn list_tokens(&self, ws: WorkspaceId, user: UserId) -> StoreResult<Vec<ApiToken>>;
     async fn delete_token(&self, ws: WorkspaceId, user: UserId, id: TokenId) -> StoreResult<bool>;
     /// The token's user; records the use.
@@ -142,30 +167,89 @@ pub trait Store: Send + Sync + 'static {
     async fn get_channel(&self, ws: WorkspaceId, id: ChannelId) -> StoreResult<Option<Channel>>;
     async fn channel_by_key(&self, widget_key: &str) -> StoreResult<Option<Channel>>;
     async fn list_channels(&self, ws: WorkspaceId) -> StoreResult<Vec<Channel>>;
-    async fn update_channel(&self, ws: WorkspaceId, id: ChannelId, patch: &ChannelPatch) -> StoreResult<Option<Channel>>;
+    async fn update_channel(
+        &self,
+        ws: WorkspaceId,
+        id: ChannelId,
+        patch: &ChannelPatch,
+    ) -> StoreResult<Option<Channel>>;
 
     // Visitors
     async fn create_visitor(&self, v: &Visitor, token_hash: &str) -> StoreResult<()>;
     async fn visitor_by_token(&self, token_hash: &str) -> StoreResult<Option<Visitor>>;
     async fn get_visitor(&self, ws: WorkspaceId, id: VisitorId) -> StoreResult<Option<Visitor>>;
     /// Records a sighting: updates last_seen and every context field that is `Some`.
-    async fn touch_visitor(&self, ws: WorkspaceId, id: VisitorId, ctx: &VisitorContext, now: Millis) -> StoreResult<Option<Visitor>>;
+    async fn touch_visitor(
+        &self,
+        ws: WorkspaceId,
+        id: VisitorId,
+        ctx: &VisitorContext,
+        now: Millis,
+    ) -> StoreResult<Option<Visitor>>;
 
     // Conversations and their events
-    async fn get_conversation(&self, ws: WorkspaceId, id: ConversationId) -> StoreResult<Option<Conversation>>;
-    async fn current_conversation(&self, ws: WorkspaceId, visitor: VisitorId) -> StoreResult<Option<Conversation>>;
-    async fn list_conversations(&self, ws: WorkspaceId, q: &ConversationQuery) -> StoreResult<Vec<ConversationSummary>>;
-    async fn conversation_summary(&self, ws: WorkspaceId, id: ConversationId, viewer: UserId) -> StoreResult<Option<ConversationSummary>>;
+    async fn get_conversation(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+    ) -> StoreResult<Option<Conversation>>;
+    async fn current_conversation(
+        &self,
+        ws: WorkspaceId,
+        visitor: VisitorId,
+    ) -> StoreResult<Option<Conversation>>;
+    async fn list_conversations(
+        &self,
+        ws: WorkspaceId,
+        q: &ConversationQuery,
+    ) -> StoreResult<Vec<ConversationSummary>>;
+    async fn conversation_summary(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        viewer: UserId,
+    ) -> StoreResult<Option<ConversationSummary>>;
     /// Appends a message (and the events its `effects` imply) with the next sequence numbers,
     /// atomically. A message whose (sender, client id) was stored before is not stored again:
     /// the earlier one comes back with `duplicate: true`. `NotFound` for an unknown conversation.
-    async fn append_message(&self, ws: WorkspaceId, target: Target, msg: &NewEvent, effects: &MessageEffects, now: Millis) -> StoreResult<Appended>;
+    async fn append_message(
+        &self,
+        ws: WorkspaceId,
+        target: Target,
+        msg: &NewEvent,
+        effects: &MessageEffects,
+        now: Millis,
+    ) -> StoreResult<Appended>;
     /// Appends a status or assignment event and applies it to the conversation, unless the
     /// conversation is already in that state (then `None`).
-    async fn append_change(&self, ws: WorkspaceId, id: ConversationId, change: &NewEvent, now: Millis) -> StoreResult<Option<(Event, Conversation)>>;
-    async fn events_after(&self, ws: WorkspaceId, id: ConversationId, after_seq: i64, limit: i64) -> StoreResult<Vec<Event>>;
-    async fn events_before(&self, ws: WorkspaceId, id: ConversationId, before_seq: i64, limit: i64) -> StoreResult<Vec<Event>>;
-    async fn mark_read(&self, ws: WorkspaceId, id: ConversationId, user: UserId, seq: i64) -> StoreResult<()>;
+    async fn append_change(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        change: &NewEvent,
+        now: Millis,
+    ) -> StoreResult<Option<(Event, Conversation)>>;
+    async fn events_after(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Event>>;
+    async fn events_before(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        before_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Event>>;
+    async fn mark_read(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        user: UserId,
+        seq: i64,
+    ) -> StoreResult<()>;
 
     // Attachments
     async fn create_attachment(&self, a: &Attachment) -> StoreResult<()>;

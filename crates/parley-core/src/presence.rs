@@ -19,7 +19,9 @@ pub struct PresenceChange {
 
 impl Presence {
     pub fn agents_online(&self, ws: WorkspaceId) -> bool {
-        self.agents.iter().any(|e| e.key().0 == ws && e.value().0 > 0 && e.value().1 == AgentStatus::Online)
+        self.agents
+            .iter()
+            .any(|e| e.key().0 == ws && e.value().0 > 0 && e.value().1 == AgentStatus::Online)
     }
 
     /// The status a colleague sees: offline without sockets.
@@ -30,11 +32,19 @@ impl Presence {
         }
     }
 
-    fn change(&self, ws: WorkspaceId, user: UserId, f: impl FnOnce(&mut (usize, AgentStatus))) -> PresenceChange {
+    fn change(
+        &self,
+        ws: WorkspaceId,
+        user: UserId,
+        f: impl FnOnce(&mut (usize, AgentStatus)),
+    ) -> PresenceChange {
         let before_online = self.agents_online(ws);
         let before = self.status_of(ws, user);
         {
-            let mut e = self.agents.entry((ws, user)).or_insert((0, AgentStatus::Online));
+            let mut e = self
+                .agents
+                .entry((ws, user))
+                .or_insert((0, AgentStatus::Online));
             f(&mut e);
         }
         self.agents.remove_if(&(ws, user), |_, v| v.0 == 0);
@@ -58,7 +68,10 @@ impl Presence {
 
     pub fn set_status(&self, ws: WorkspaceId, user: UserId, status: AgentStatus) -> PresenceChange {
         if !self.agents.contains_key(&(ws, user)) {
-            return PresenceChange { user_status: None, agents_online_changed: false };
+            return PresenceChange {
+                user_status: None,
+                agents_online_changed: false,
+            };
         }
         self.change(ws, user, |e| e.1 = status)
     }
@@ -78,8 +91,17 @@ mod tests {
         let (w, a) = (WorkspaceId::new(), UserId::new());
         assert!(!p.agents_online(w));
         let c = p.connect(w, a, AgentStatus::Online);
-        assert_eq!(c, PresenceChange { user_status: Some("online"), agents_online_changed: true });
-        assert_eq!(p.connect(w, a, AgentStatus::Online).agents_online_changed, false);
+        assert_eq!(
+            c,
+            PresenceChange {
+                user_status: Some("online"),
+                agents_online_changed: true
+            }
+        );
+        assert_eq!(
+            p.connect(w, a, AgentStatus::Online).agents_online_changed,
+            false
+        );
         assert!(p.set_status(w, a, AgentStatus::Away).agents_online_changed);
         assert!(!p.agents_online(w));
         p.set_status(w, a, AgentStatus::Online);

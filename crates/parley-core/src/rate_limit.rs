@@ -12,7 +12,11 @@ pub struct FailureLimiter {
 
 impl FailureLimiter {
     pub fn new(max: usize, window: Duration) -> Self {
-        FailureLimiter { max, window, failures: DashMap::new() }
+        FailureLimiter {
+            max,
+            window,
+            failures: DashMap::new(),
+        }
     }
 
     /// `Some(seconds)` until the key may try again, or `None` if it may try now.

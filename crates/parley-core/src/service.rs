@@ -26,7 +26,10 @@ pub struct Parley {
     pub presence: Presence,
     pub files: Files,
     pub config: Config,
+    /// Per e-mail address: protects one account from guessing.
     login_failures: FailureLimiter,
+    /// Per IP, looser: one office behind NAT shares an address.
+    ip_failures: FailureLimiter,
 }
 
 /// A signed-in person, with the session if they came with a cookie.
@@ -67,7 +70,12 @@ impl Actor {
             Actor::Visitor(v) => Sender {
                 kind: SenderKind::Visitor,
                 id: Some(v.visitor.id.0),
-                name: Some(v.visitor.name.clone().unwrap_or_else(|| v.visitor.display_name.clone())),
+                name: Some(
+                    v.visitor
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| v.visitor.display_name.clone()),
+                ),
                 avatar_url: None,
             },
         }
@@ -116,6 +124,7 @@ impl Parley {
             files,
             config,
             login_failures: FailureLimiter::new(5, Duration::from_secs(300)),
+            ip_failures: FailureLimiter::new(30, Duration::from_secs(300)),
         }
     }
 
@@ -123,25 +132,57 @@ impl Parley {
 
     /// On first start (no users at all) creates a workspace and its admin. Returns the admin's
     /// e-mail and, when the password was generated, that password (to be shown once).
-    pub async fn bootstrap(&self, email: Option<&str>, password: Option<&str>) -> ServiceResult<Option<(String, Option<String>)>> {
+    pub async fn bootstrap(
+        &self,
+        email: Option<&str>,
+        password: Option<&str>,
+    ) -> ServiceResult<Option<(String, Option<String>)>> {
         if self.store.count_users().await? > 0 {
             return Ok(None);
         }
         let now = now_millis();
-        let ws = Workspace { id: WorkspaceId::new(), name: "Parley".into(), created_at: now };
+        let ws = Workspace {
+            id: WorkspaceId::new(),
+            name: "Parley".into(),
+            created_at: now,
+        };
         self.store.create_workspace(&ws).await?;
         let email = email.unwrap_or("admin@parley.local");
         let generated = password.is_none().then(secrets::generated_password);
-        let pw = password.map(str::to_owned).or_else(|| generated.clone()).unwrap_or_default();
-        self.create_user_in(ws.id, NewUser { email: email.into(), name: "Admin".into(), role: Role::Admin, password: pw }).await?;
+        let pw = password
+            .map(str::to_owned)
+            .or_else(|| generated.clone())
+            .unwrap_or_default();
+        self.create_user_in(
+            ws.id,
+            NewUser {
+                email: email.into(),
+                name: "Admin".into(),
+                role: Role::Admin,
+                password: pw,
+            },
+        )
+        .await?;
         Ok(Some((email.to_owned(), generated)))
     }
 
     /// `parley admin create-user`: into the given workspace, or the first one.
-    pub async fn operator_create_user(&self, ws: Option<WorkspaceId>, input: NewUser) -> ServiceResult<User> {
+    pub async fn operator_create_user(
+        &self,
+        ws: Option<WorkspaceId>,
+        input: NewUser,
+    ) -> ServiceResult<User> {
         let ws = match ws {
-            Some(id) => self.store.get_workspace(id).await?.ok_or(ServiceError::NotFound("workspace"))?,
-            None => self.store.first_workspace().await?.ok_or(ServiceError::NotFound("workspace"))?,
+            Some(id) => self
+                .store
+                .get_workspace(id)
+                .await?
+                .ok_or(ServiceError::NotFound("workspace"))?,
+            None => self
+                .store
+                .first_workspace()
+                .await?
+                .ok_or(ServiceError::NotFound("workspace"))?,
         };
         self.create_user_in(ws.id, input).await
     }
@@ -150,7 +191,11 @@ impl Parley {
     pub async fn operator_reset_password(&self, email: &str, password: &str) -> ServiceResult<()> {
         let email = Email::parse(email)?;
         let pw = NewPassword::parse(password)?;
-        let creds = self.store.credentials_by_email(&email).await?.ok_or(ServiceError::NotFound("user"))?;
+        let creds = self
+            .store
+            .credentials_by_email(&email)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
         let hash = hash_password(pw.expose().to_owned()).await?;
         self.store.set_password(creds.user.id, &hash, None).await?;
         Ok(())
@@ -180,7 +225,11 @@ impl Parley {
     pub async fn login(&self, email: &str, password: &str, ip: &str) -> ServiceResult<LoggedIn> {
         let email_key = format!("email:{}", email.trim().to_lowercase());
         let ip_key = format!("ip:{ip}");
-        if let Some(s) = self.login_failures.blocked_for(&email_key).or_else(|| self.login_failures.blocked_for(&ip_key)) {
+        if let Some(s) = self
+            .login_failures
+            .blocked_for(&email_key)
+            .or_else(|| self.ip_failures.blocked_for(&ip_key))
+        {
             return Err(ServiceError::RateLimited(s));
         }
         let creds = match Email::parse(email) {
@@ -197,7 +246,7 @@ impl Parley {
         };
         let Some(creds) = creds.filter(|_| ok) else {
             self.login_failures.record_failure(&email_key);
-            self.login_failures.record_failure(&ip_key);
+            self.ip_failures.record_failure(&ip_key);
             return Err(ServiceError::Unauthorized);
         };
         self.login_failures.clear(&email_key);
@@ -216,28 +265,46 @@ impl Parley {
             expires_at: now + self.config.session_ttl.as_millis() as i64,
         };
         self.store.create_session(&session).await?;
-        Ok(LoggedIn { token, session, user })
+        Ok(LoggedIn {
+            token,
+            session,
+            user,
+        })
     }
 
     /// The person behind a session cookie. Sessions slide: use extends them, at most hourly.
     pub async fn authenticate_session(&self, token: &str) -> ServiceResult<Agent> {
         let now = now_millis();
         let hash = secrets::digest(token);
-        let (mut session, user) = self.store.session(&hash, now).await?.ok_or(ServiceError::Unauthorized)?;
+        let (mut session, user) = self
+            .store
+            .session(&hash, now)
+            .await?
+            .ok_or(ServiceError::Unauthorized)?;
         let ttl = self.config.session_ttl.as_millis() as i64;
         if session.expires_at - now < ttl - 3_600_000 {
             session.expires_at = now + ttl;
             self.store.extend_session(&hash, session.expires_at).await?;
         }
-        Ok(Agent { user, session: Some(session) })
+        Ok(Agent {
+            user,
+            session: Some(session),
+        })
     }
 
     pub async fn authenticate_token(&self, token: &str) -> ServiceResult<Agent> {
         if !token.starts_with("pat_") {
             return Err(ServiceError::Unauthorized);
         }
-        let user = self.store.token_user(&secrets::digest(token), now_millis()).await?.ok_or(ServiceError::Unauthorized)?;
-        Ok(Agent { user, session: None })
+        let user = self
+            .store
+            .token_user(&secrets::digest(token), now_millis())
+            .await?
+            .ok_or(ServiceError::Unauthorized)?;
+        Ok(Agent {
+            user,
+            session: None,
+        })
     }
 
     pub async fn logout(&self, agent: &Agent) -> ServiceResult<()> {
@@ -249,14 +316,21 @@ impl Parley {
 
     /// Changes the password and revokes every other session of the person. The current
     /// session is replaced by a fresh one (returned), so a stolen cookie dies too.
-    pub async fn change_password(&self, agent: &Agent, current: &str, new: &str) -> ServiceResult<LoggedIn> {
+    pub async fn change_password(
+        &self,
+        agent: &Agent,
+        current: &str,
+        new: &str,
+    ) -> ServiceResult<LoggedIn> {
         let stored = self
             .store
             .password_hash(agent.user.workspace_id, agent.user.id)
             .await?
             .ok_or(ServiceError::Unauthorized)?;
         if !verify_password(current.to_owned(), stored).await? {
-            return Err(ServiceError::Forbidden("the current password is wrong".into()));
+            return Err(ServiceError::Forbidden(
+                "the current password is wrong".into(),
+            ));
         }
         let pw = NewPassword::parse(new)?;
         let hash = hash_password(pw.expose().to_owned()).await?;
@@ -266,7 +340,9 @@ impl Parley {
 
     pub async fn set_my_status(&self, agent: &Agent, status: AgentStatus) -> ServiceResult<()> {
         let u = &agent.user;
-        self.store.set_user_status(u.workspace_id, u.id, status).await?;
+        self.store
+            .set_user_status(u.workspace_id, u.id, status)
+            .await?;
         let change = self.presence.set_status(u.workspace_id, u.id, status);
         self.announce_presence(u.workspace_id, u.id, change);
         Ok(())
@@ -274,7 +350,12 @@ impl Parley {
 
     /// An agent socket opened: they count as present with their stored status.
     pub async fn agent_connected(&self, user: &User) -> ServiceResult<()> {
-        let status = self.store.get_user(user.workspace_id, user.id).await?.map(|u| u.status).unwrap_or(user.status);
+        let status = self
+            .store
+            .get_user(user.workspace_id, user.id)
+            .await?
+            .map(|u| u.status)
+            .unwrap_or(user.status);
         let change = self.presence.connect(user.workspace_id, user.id, status);
         self.announce_presence(user.workspace_id, user.id, change);
         Ok(())
@@ -287,30 +368,62 @@ impl Parley {
 
     fn announce_presence(&self, ws: WorkspaceId, user: UserId, change: PresenceChange) {
         if let Some(status) = change.user_status {
-            self.bus.publish(Topic::Inbox(ws), BusMessage::AgentStatus { user_id: user, status });
+            self.bus.publish(
+                Topic::Inbox(ws),
+                BusMessage::AgentStatus {
+                    user_id: user,
+                    status,
+                },
+            );
         }
         if change.agents_online_changed {
-            self.bus.publish(Topic::Presence(ws), BusMessage::AgentsOnline(self.presence.agents_online(ws)));
+            self.bus.publish(
+                Topic::Presence(ws),
+                BusMessage::AgentsOnline(self.presence.agents_online(ws)),
+            );
         }
     }
 
     // ----- API tokens and people --------------------------------------------------------------
 
     pub async fn list_tokens(&self, agent: &Agent) -> ServiceResult<Vec<ApiToken>> {
-        Ok(self.store.list_tokens(agent.user.workspace_id, agent.user.id).await?)
+        Ok(self
+            .store
+            .list_tokens(agent.user.workspace_id, agent.user.id)
+            .await?)
     }
 
     /// Returns the token record and its secret, which is never shown again.
-    pub async fn create_token(&self, agent: &Agent, name: &str) -> ServiceResult<(ApiToken, String)> {
+    pub async fn create_token(
+        &self,
+        agent: &Agent,
+        name: &str,
+    ) -> ServiceResult<(ApiToken, String)> {
         let name = Label::parse(name, "token name")?.into_string();
         let secret = secrets::new_secret("pat_");
-        let t = ApiToken { id: TokenId::new(), name, created_at: now_millis(), last_used_at: None };
-        self.store.create_token(agent.user.workspace_id, agent.user.id, &t, &secrets::digest(&secret)).await?;
+        let t = ApiToken {
+            id: TokenId::new(),
+            name,
+            created_at: now_millis(),
+            last_used_at: None,
+        };
+        self.store
+            .create_token(
+                agent.user.workspace_id,
+                agent.user.id,
+                &t,
+                &secrets::digest(&secret),
+            )
+            .await?;
         Ok((t, secret))
     }
 
     pub async fn delete_token(&self, agent: &Agent, id: TokenId) -> ServiceResult<()> {
-        if self.store.delete_token(agent.user.workspace_id, agent.user.id, id).await? {
+        if self
+            .store
+            .delete_token(agent.user.workspace_id, agent.user.id, id)
+            .await?
+        {
             Ok(())
         } else {
             Err(ServiceError::NotFound("token"))
@@ -333,11 +446,21 @@ impl Parley {
         self.create_user_in(agent.user.workspace_id, input).await
     }
 
-    pub async fn update_user(&self, agent: &Agent, id: UserId, name: Option<&str>, role: Option<Role>) -> ServiceResult<User> {
+    pub async fn update_user(
+        &self,
+        agent: &Agent,
+        id: UserId,
+        name: Option<&str>,
+        role: Option<Role>,
+    ) -> ServiceResult<User> {
         require_admin(agent)?;
-        let name = name.map(|n| Label::parse(n, "name").map(Label::into_string)).transpose()?;
+        let name = name
+            .map(|n| Label::parse(n, "name").map(Label::into_string))
+            .transpose()?;
         if id == agent.user.id && role.is_some_and(|r| r != Role::Admin) {
-            return Err(ServiceError::Invalid("you cannot remove your own admin role".into()));
+            return Err(ServiceError::Invalid(
+                "you cannot remove your own admin role".into(),
+            ));
         }
         self.store
             .update_user(agent.user.workspace_id, id, name, role)
@@ -352,17 +475,26 @@ impl Parley {
     }
 
     pub async fn get_channel(&self, agent: &Agent, id: ChannelId) -> ServiceResult<Channel> {
-        self.store.get_channel(agent.user.workspace_id, id).await?.ok_or(ServiceError::NotFound("channel"))
+        self.store
+            .get_channel(agent.user.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))
     }
 
-    pub async fn create_channel(&self, agent: &Agent, input: ChannelInput) -> ServiceResult<Channel> {
+    pub async fn create_channel(
+        &self,
+        agent: &Agent,
+        input: ChannelInput,
+    ) -> ServiceResult<Channel> {
         require_admin(agent)?;
         let patch = channel_patch(input)?;
         let c = Channel {
             id: ChannelId::new(),
             workspace_id: agent.user.workspace_id,
             kind: "website",
-            name: patch.name.ok_or_else(|| ServiceError::Invalid("name must not be empty".into()))?,
+            name: patch
+                .name
+                .ok_or_else(|| ServiceError::Invalid("name must not be empty".into()))?,
             widget_key: secrets::new_key("wk_", 12),
             color: patch.color.unwrap_or_else(|| DEFAULT_COLOR.into()),
             welcome_text: patch.welcome_text.unwrap_or_default(),
@@ -373,7 +505,12 @@ impl Parley {
         Ok(c)
     }
 
-    pub async fn update_channel(&self, agent: &Agent, id: ChannelId, input: ChannelInput) -> ServiceResult<Channel> {
+    pub async fn update_channel(
+        &self,
+        agent: &Agent,
+        id: ChannelId,
+        input: ChannelInput,
+    ) -> ServiceResult<Channel> {
         require_admin(agent)?;
         let patch = channel_patch(input)?;
         self.store
@@ -385,16 +522,32 @@ impl Parley {
     // ----- the widget ---------------------------------------------------------------------------
 
     /// The channel for a widget request, refusing origins the channel does not allow.
-    pub async fn widget_channel(&self, widget_key: &str, origin: Option<&str>) -> ServiceResult<Channel> {
-        let channel = self.store.channel_by_key(widget_key).await?.ok_or(ServiceError::NotFound("channel"))?;
+    pub async fn widget_channel(
+        &self,
+        widget_key: &str,
+        origin: Option<&str>,
+    ) -> ServiceResult<Channel> {
+        let channel = self
+            .store
+            .channel_by_key(widget_key)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
         if !channel.allowed_origins.allows(origin) {
-            return Err(ServiceError::Forbidden("this site is not allowed to use this chat widget".into()));
+            return Err(ServiceError::Forbidden(
+                "this site is not allowed to use this chat widget".into(),
+            ));
         }
         Ok(channel)
     }
 
     /// Starts or resumes a visitor. An unknown or missing token makes a new visitor.
-    pub async fn widget_session(&self, widget_key: &str, token: Option<&str>, ctx: VisitorContext, origin: Option<&str>) -> ServiceResult<WidgetSession> {
+    pub async fn widget_session(
+        &self,
+        widget_key: &str,
+        token: Option<&str>,
+        ctx: VisitorContext,
+        origin: Option<&str>,
+    ) -> ServiceResult<WidgetSession> {
         let channel = self.widget_channel(widget_key, origin).await?;
         let ws = channel.workspace_id;
         let now = now_millis();
@@ -408,12 +561,20 @@ impl Parley {
         };
         let (visitor, visitor_token) = match existing {
             Some(v) => {
-                let v = self.store.touch_visitor(ws, v.id, &ctx, now).await?.ok_or(ServiceError::NotFound("visitor"))?;
+                let v = self
+                    .store
+                    .touch_visitor(ws, v.id, &ctx, now)
+                    .await?
+                    .ok_or(ServiceError::NotFound("visitor"))?;
                 (v, token.unwrap_or_default().to_owned())
             }
             None => {
                 let id = VisitorId::new();
-                let (browser, os) = ctx.user_agent.as_deref().map(describe_user_agent).unwrap_or((None, None));
+                let (browser, os) = ctx
+                    .user_agent
+                    .as_deref()
+                    .map(describe_user_agent)
+                    .unwrap_or((None, None));
                 let v = Visitor {
                     id,
                     workspace_id: ws,
@@ -433,13 +594,20 @@ impl Parley {
                     last_seen_at: now,
                 };
                 let token = secrets::new_secret("vt_");
-                self.store.create_visitor(&v, &secrets::digest(&token)).await?;
+                self.store
+                    .create_visitor(&v, &secrets::digest(&token))
+                    .await?;
                 (v, token)
             }
         };
         let conversation = self.store.current_conversation(ws, visitor.id).await?;
         if let Some(c) = &conversation {
-            self.bus.publish(Topic::Conversation(c.id), BusMessage::VisitorChanged { visitor_id: visitor.id });
+            self.bus.publish(
+                Topic::Conversation(c.id),
+                BusMessage::VisitorChanged {
+                    visitor_id: visitor.id,
+                },
+            );
         }
         Ok(WidgetSession {
             visitor_token,
@@ -450,27 +618,44 @@ impl Parley {
         })
     }
 
-    pub async fn authenticate_visitor(&self, token: &str, origin: Option<&str>) -> ServiceResult<VisitorActor> {
+    pub async fn authenticate_visitor(
+        &self,
+        token: &str,
+        origin: Option<&str>,
+    ) -> ServiceResult<VisitorActor> {
         if !token.starts_with("vt_") {
             return Err(ServiceError::Unauthorized);
         }
-        let visitor = self.store.visitor_by_token(&secrets::digest(token)).await?.ok_or(ServiceError::Unauthorized)?;
+        let visitor = self
+            .store
+            .visitor_by_token(&secrets::digest(token))
+            .await?
+            .ok_or(ServiceError::Unauthorized)?;
         let channel = self
             .store
             .get_channel(visitor.workspace_id, visitor.channel_id)
             .await?
             .ok_or(ServiceError::Unauthorized)?;
         if !channel.allowed_origins.allows(origin) {
-            return Err(ServiceError::Forbidden("this site is not allowed to use this chat widget".into()));
+            return Err(ServiceError::Forbidden(
+                "this site is not allowed to use this chat widget".into(),
+            ));
         }
         Ok(VisitorActor { visitor, channel })
     }
 
     pub async fn visitor_page(&self, v: &VisitorActor, ctx: VisitorContext) -> ServiceResult<()> {
         let ws = v.visitor.workspace_id;
-        self.store.touch_visitor(ws, v.visitor.id, &ctx, now_millis()).await?;
+        self.store
+            .touch_visitor(ws, v.visitor.id, &ctx, now_millis())
+            .await?;
         if let Some(c) = self.store.current_conversation(ws, v.visitor.id).await? {
-            self.bus.publish(Topic::Conversation(c.id), BusMessage::VisitorChanged { visitor_id: v.visitor.id });
+            self.bus.publish(
+                Topic::Conversation(c.id),
+                BusMessage::VisitorChanged {
+                    visitor_id: v.visitor.id,
+                },
+            );
         }
         Ok(())
     }
@@ -478,54 +663,118 @@ impl Parley {
     // ----- conversations ------------------------------------------------------------------------
 
     /// A conversation the actor may see: agents any in their workspace, visitors only theirs.
-    pub async fn visible_conversation(&self, actor: &Actor, id: ConversationId) -> ServiceResult<Conversation> {
+    pub async fn visible_conversation(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+    ) -> ServiceResult<Conversation> {
         let c = self
             .store
             .get_conversation(actor.workspace(), id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
         match actor {
-            Actor::Visitor(v) if c.visitor_id != v.visitor.id => Err(ServiceError::NotFound("conversation")),
+            Actor::Visitor(v) if c.visitor_id != v.visitor.id => {
+                Err(ServiceError::NotFound("conversation"))
+            }
             _ => Ok(c),
         }
     }
 
-    pub async fn list_conversations(&self, agent: &Agent, view: View, status: ConversationStatus, before: Option<(Millis, ConversationId)>, limit: i64) -> ServiceResult<Vec<ConversationSummary>> {
-        let q = ConversationQuery { viewer: agent.user.id, view, status, before, limit: limit.clamp(1, 100) };
-        Ok(self.store.list_conversations(agent.user.workspace_id, &q).await?)
+    pub async fn list_conversations(
+        &self,
+        agent: &Agent,
+        view: View,
+        status: ConversationStatus,
+        before: Option<(Millis, ConversationId)>,
+        limit: i64,
+    ) -> ServiceResult<Vec<ConversationSummary>> {
+        let q = ConversationQuery {
+            viewer: agent.user.id,
+            view,
+            status,
+            before,
+            limit: limit.clamp(1, 100),
+        };
+        Ok(self
+            .store
+            .list_conversations(agent.user.workspace_id, &q)
+            .await?)
     }
 
-    pub async fn conversation_summary(&self, agent: &Agent, id: ConversationId) -> ServiceResult<ConversationSummary> {
+    pub async fn conversation_summary(
+        &self,
+        agent: &Agent,
+        id: ConversationId,
+    ) -> ServiceResult<ConversationSummary> {
         self.store
             .conversation_summary(agent.user.workspace_id, id, agent.user.id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))
     }
 
-    pub async fn conversation_visitor(&self, agent: &Agent, c: &ConversationSummary) -> ServiceResult<Visitor> {
+    pub async fn conversation_visitor(
+        &self,
+        agent: &Agent,
+        c: &ConversationSummary,
+    ) -> ServiceResult<Visitor> {
         self.store
             .get_visitor(agent.user.workspace_id, c.visitor.id)
             .await?
             .ok_or(ServiceError::NotFound("visitor"))
     }
 
-    pub async fn visitor_of(&self, ws: WorkspaceId, id: VisitorId) -> ServiceResult<Option<Visitor>> {
+    pub async fn visitor_of(
+        &self,
+        ws: WorkspaceId,
+        id: VisitorId,
+    ) -> ServiceResult<Option<Visitor>> {
         Ok(self.store.get_visitor(ws, id).await?)
     }
 
-    pub async fn events_after(&self, actor: &Actor, id: ConversationId, after_seq: i64, limit: i64) -> ServiceResult<Vec<Event>> {
+    pub async fn events_after(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        after_seq: i64,
+        limit: i64,
+    ) -> ServiceResult<Vec<Event>> {
         self.visible_conversation(actor, id).await?;
-        Ok(self.store.events_after(actor.workspace(), id, after_seq.max(0), limit.clamp(1, 1000)).await?)
+        Ok(self
+            .store
+            .events_after(
+                actor.workspace(),
+                id,
+                after_seq.max(0),
+                limit.clamp(1, 1000),
+            )
+            .await?)
     }
 
-    pub async fn events_before(&self, actor: &Actor, id: ConversationId, before_seq: i64, limit: i64) -> ServiceResult<Vec<Event>> {
+    pub async fn events_before(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        before_seq: i64,
+        limit: i64,
+    ) -> ServiceResult<Vec<Event>> {
         self.visible_conversation(actor, id).await?;
-        Ok(self.store.events_before(actor.workspace(), id, before_seq, limit.clamp(1, 200)).await?)
+        Ok(self
+            .store
+            .events_before(actor.workspace(), id, before_seq, limit.clamp(1, 200))
+            .await?)
     }
 
     /// Sends a message. Visitors may leave out the conversation: their current one is used, or
     /// a new one started. Agents replying to an unassigned conversation take it.
-    pub async fn send(&self, actor: &Actor, conversation: Option<ConversationId>, client_id: &str, body: &str, attachment_ids: &[AttachmentId]) -> ServiceResult<Appended> {
+    pub async fn send(
+        &self,
+        actor: &Actor,
+        conversation: Option<ConversationId>,
+        client_id: &str,
+        body: &str,
+        attachment_ids: &[AttachmentId],
+    ) -> ServiceResult<Appended> {
         let client_id = ClientId::parse(client_id)?;
         let body = MessageBody::parse(body)?;
         let sender = actor.sender();
@@ -536,17 +785,35 @@ impl Parley {
         let ws = actor.workspace();
         let (target, effects) = match (actor, conversation) {
             (Actor::Visitor(v), None) => (
-                Target::VisitorCurrent { channel_id: v.channel.id, visitor_id: v.visitor.id },
-                MessageEffects { reopen: true, claim_by: None },
+                Target::VisitorCurrent {
+                    channel_id: v.channel.id,
+                    visitor_id: v.visitor.id,
+                },
+                MessageEffects {
+                    reopen: true,
+                    claim_by: None,
+                },
             ),
             (_, None) => return Err(ServiceError::Invalid("conversation_id is required".into())),
             (Actor::Visitor(_), Some(id)) => {
                 self.visible_conversation(actor, id).await?;
-                (Target::Conversation(id), MessageEffects { reopen: true, claim_by: None })
+                (
+                    Target::Conversation(id),
+                    MessageEffects {
+                        reopen: true,
+                        claim_by: None,
+                    },
+                )
             }
             (Actor::Agent(a), Some(id)) => {
                 self.visible_conversation(actor, id).await?;
-                (Target::Conversation(id), MessageEffects { reopen: true, claim_by: Some(a.user.as_ref()) })
+                (
+                    Target::Conversation(id),
+                    MessageEffects {
+                        reopen: true,
+                        claim_by: Some(a.user.as_ref()),
+                    },
+                )
             }
         };
         let msg = NewEvent::message(sender, client_id, body, attachments);
@@ -559,19 +826,34 @@ impl Parley {
                 e => e.into(),
             })?;
         if !appended.duplicate {
-            self.publish_events(&appended.conversation, &appended.events, appended.created_conversation);
+            self.publish_events(
+                &appended.conversation,
+                &appended.events,
+                appended.created_conversation,
+            );
         }
         Ok(appended)
     }
 
-    async fn own_attachments(&self, actor: &Actor, sender: &Sender, ids: &[AttachmentId]) -> ServiceResult<Vec<AttachmentRef>> {
+    async fn own_attachments(
+        &self,
+        actor: &Actor,
+        sender: &Sender,
+        ids: &[AttachmentId],
+    ) -> ServiceResult<Vec<AttachmentRef>> {
         if ids.len() > MAX_ATTACHMENTS {
-            return Err(ServiceError::Invalid(format!("at most {MAX_ATTACHMENTS} attachments per message")));
+            return Err(ServiceError::Invalid(format!(
+                "at most {MAX_ATTACHMENTS} attachments per message"
+            )));
         }
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             match self.store.get_attachment(*id).await? {
-                Some(a) if a.workspace_id == actor.workspace() && a.uploader.kind == sender.kind && a.uploader.id == sender.id => {
+                Some(a)
+                    if a.workspace_id == actor.workspace()
+                        && a.uploader.kind == sender.kind
+                        && a.uploader.id == sender.id =>
+                {
                     out.push(a.public())
                 }
                 _ => return Err(ServiceError::NotFound("attachment")),
@@ -580,29 +862,57 @@ impl Parley {
         Ok(out)
     }
 
-    pub async fn set_conversation_status(&self, agent: &Agent, id: ConversationId, status: ConversationStatus) -> ServiceResult<Option<Event>> {
+    pub async fn set_conversation_status(
+        &self,
+        agent: &Agent,
+        id: ConversationId,
+        status: ConversationStatus,
+    ) -> ServiceResult<Option<Event>> {
         let actor = Actor::Agent(agent.clone());
         self.visible_conversation(&actor, id).await?;
         let change = NewEvent::status(actor.sender(), status);
         self.apply_change(agent.user.workspace_id, id, change).await
     }
 
-    pub async fn assign(&self, agent: &Agent, id: ConversationId, assignee: Option<UserId>) -> ServiceResult<Option<Event>> {
+    pub async fn assign(
+        &self,
+        agent: &Agent,
+        id: ConversationId,
+        assignee: Option<UserId>,
+    ) -> ServiceResult<Option<Event>> {
         let ws = agent.user.workspace_id;
         if assignee != Some(agent.user.id) && !agent.user.role.can_assign_others() {
-            return Err(ServiceError::Forbidden("agents can only assign conversations to themselves".into()));
+            return Err(ServiceError::Forbidden(
+                "agents can only assign conversations to themselves".into(),
+            ));
         }
         let actor = Actor::Agent(agent.clone());
         self.visible_conversation(&actor, id).await?;
         let assignee = match assignee {
-            Some(uid) => Some(self.store.get_user(ws, uid).await?.ok_or(ServiceError::NotFound("user"))?.as_ref()),
+            Some(uid) => Some(
+                self.store
+                    .get_user(ws, uid)
+                    .await?
+                    .ok_or(ServiceError::NotFound("user"))?
+                    .as_ref(),
+            ),
             None => None,
         };
-        self.apply_change(ws, id, NewEvent::assignment(actor.sender(), assignee)).await
+        self.apply_change(ws, id, NewEvent::assignment(actor.sender(), assignee))
+            .await
     }
 
-    async fn apply_change(&self, ws: WorkspaceId, id: ConversationId, change: NewEvent) -> ServiceResult<Option<Event>> {
-        match self.store.append_change(ws, id, &change, now_millis()).await? {
+    async fn apply_change(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        change: NewEvent,
+    ) -> ServiceResult<Option<Event>> {
+        match self
+            .store
+            .append_change(ws, id, &change, now_millis())
+            .await?
+        {
             Some((event, conv)) => {
                 self.publish_events(&conv, std::slice::from_ref(&event), false);
                 Ok(Some(event))
@@ -613,48 +923,104 @@ impl Parley {
 
     fn publish_events(&self, conv: &Conversation, events: &[Event], created: bool) {
         for e in events {
-            self.bus.publish(Topic::Conversation(conv.id), BusMessage::Event(e.clone()));
+            self.bus
+                .publish(Topic::Conversation(conv.id), BusMessage::Event(e.clone()));
         }
-        self.bus.publish(Topic::Inbox(conv.workspace_id), BusMessage::ConversationChanged { conversation_id: conv.id });
+        self.bus.publish(
+            Topic::Inbox(conv.workspace_id),
+            BusMessage::ConversationChanged {
+                conversation_id: conv.id,
+            },
+        );
         if created || events.iter().any(|e| e.kind == EventKind::Status) {
             self.bus.publish(
                 Topic::Visitor(conv.visitor_id),
-                BusMessage::VisitorConversation { conversation_id: conv.id, status: conv.status, last_seq: conv.last_seq },
+                BusMessage::VisitorConversation {
+                    conversation_id: conv.id,
+                    status: conv.status,
+                    last_seq: conv.last_seq,
+                },
             );
         }
     }
 
-    pub async fn mark_read(&self, agent: &Agent, id: ConversationId, seq: i64) -> ServiceResult<()> {
-        let c = self.visible_conversation(&Actor::Agent(agent.clone()), id).await?;
-        self.store.mark_read(agent.user.workspace_id, id, agent.user.id, seq.clamp(0, c.last_seq)).await?;
-        self.bus.publish(Topic::Inbox(agent.user.workspace_id), BusMessage::ConversationChanged { conversation_id: id });
+    pub async fn mark_read(
+        &self,
+        agent: &Agent,
+        id: ConversationId,
+        seq: i64,
+    ) -> ServiceResult<()> {
+        let c = self
+            .visible_conversation(&Actor::Agent(agent.clone()), id)
+            .await?;
+        self.store
+            .mark_read(
+                agent.user.workspace_id,
+                id,
+                agent.user.id,
+                seq.clamp(0, c.last_seq),
+            )
+            .await?;
+        self.bus.publish(
+            Topic::Inbox(agent.user.workspace_id),
+            BusMessage::ConversationChanged {
+                conversation_id: id,
+            },
+        );
         Ok(())
     }
 
     /// Typing indicators are not stored; they only go to the conversation's other sockets.
-    pub async fn typing(&self, actor: &Actor, id: ConversationId, typing: bool, draft: Option<&str>) -> ServiceResult<()> {
+    pub async fn typing(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        typing: bool,
+        draft: Option<&str>,
+    ) -> ServiceResult<()> {
         self.visible_conversation(actor, id).await?;
         let s = actor.sender();
-        let from = TypingFrom { kind: s.kind, id: s.id.unwrap_or_default(), name: s.name };
+        let from = TypingFrom {
+            kind: s.kind,
+            id: s.id.unwrap_or_default(),
+            name: s.name,
+        };
         let draft = match actor {
             Actor::Visitor(_) if typing => clip(draft, MessageBody::MAX_CHARS),
             _ => None,
         };
-        self.bus.publish(Topic::Conversation(id), BusMessage::Typing { conversation_id: id, from, typing, draft });
+        self.bus.publish(
+            Topic::Conversation(id),
+            BusMessage::Typing {
+                conversation_id: id,
+                from,
+                typing,
+                draft,
+            },
+        );
         Ok(())
     }
 
     // ----- files ----------------------------------------------------------------------------------
 
-    pub async fn upload(&self, actor: &Actor, filename: &str, bytes: &[u8]) -> ServiceResult<Attachment> {
+    pub async fn upload(
+        &self,
+        actor: &Actor,
+        filename: &str,
+        bytes: &[u8],
+    ) -> ServiceResult<Attachment> {
         if bytes.len() > self.config.max_upload_bytes {
-            return Err(ServiceError::TooLarge(format!("files may be at most {} MiB", self.config.max_upload_bytes / (1024 * 1024))));
+            return Err(ServiceError::TooLarge(format!(
+                "files may be at most {} MiB",
+                self.config.max_upload_bytes / (1024 * 1024)
+            )));
         }
         if bytes.is_empty() {
             return Err(ServiceError::Invalid("the file is empty".into()));
         }
         let filename = clean_filename(filename);
-        let content_type = detect_upload_type(&filename, bytes).map_err(|e| ServiceError::Unsupported(e.0))?;
+        let content_type =
+            detect_upload_type(&filename, bytes).map_err(|e| ServiceError::Unsupported(e.0))?;
         let a = Attachment {
             id: AttachmentId::new(),
             workspace_id: actor.workspace(),
@@ -665,18 +1031,33 @@ impl Parley {
             key: secrets::new_key("", 16),
             created_at: now_millis(),
         };
-        self.files.save(a.workspace_id, a.id, bytes).await.map_err(|e| anyhow::anyhow!("saving upload: {e}"))?;
+        self.files
+            .save(a.workspace_id, a.id, bytes)
+            .await
+            .map_err(|e| anyhow::anyhow!("saving upload: {e}"))?;
         self.store.create_attachment(&a).await?;
         Ok(a)
     }
 
     /// A file by its capability URL: the key must match.
-    pub async fn download(&self, id: AttachmentId, key: &str) -> ServiceResult<(Attachment, Vec<u8>)> {
-        let a = self.store.get_attachment(id).await?.ok_or(ServiceError::NotFound("file"))?;
+    pub async fn download(
+        &self,
+        id: AttachmentId,
+        key: &str,
+    ) -> ServiceResult<(Attachment, Vec<u8>)> {
+        let a = self
+            .store
+            .get_attachment(id)
+            .await?
+            .ok_or(ServiceError::NotFound("file"))?;
         if !secrets::same(&a.key, key) {
             return Err(ServiceError::NotFound("file"));
         }
-        let bytes = self.files.read(a.workspace_id, a.id).await.map_err(|e| anyhow::anyhow!("reading upload: {e}"))?;
+        let bytes = self
+            .files
+            .read(a.workspace_id, a.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading upload: {e}"))?;
         Ok((a, bytes))
     }
 }
@@ -692,15 +1073,23 @@ fn require_admin(agent: &Agent) -> ServiceResult<()> {
 fn channel_patch(input: ChannelInput) -> ServiceResult<ChannelPatch> {
     let welcome_text = match input.welcome_text {
         Some(w) if w.chars().count() > MAX_WELCOME_CHARS => {
-            return Err(ServiceError::Invalid(format!("welcome text must be at most {MAX_WELCOME_CHARS} characters")))
+            return Err(ServiceError::Invalid(format!(
+                "welcome text must be at most {MAX_WELCOME_CHARS} characters"
+            )))
         }
         Some(w) => Some(w.trim().to_owned()),
         None => None,
     };
     Ok(ChannelPatch {
-        name: input.name.map(|n| Label::parse(&n, "name").map(Label::into_string)).transpose()?,
+        name: input
+            .name
+            .map(|n| Label::parse(&n, "name").map(Label::into_string))
+            .transpose()?,
         color: input.color.map(|c| parse_color(&c)).transpose()?,
         welcome_text,
-        allowed_origins: input.allowed_origins.map(|o| OriginList::parse(&o)).transpose()?,
+        allowed_origins: input
+            .allowed_origins
+            .map(|o| OriginList::parse(&o))
+            .transpose()?,
     })
 }

@@ -4,15 +4,15 @@
 mod ids;
 mod model;
 mod origin;
-mod useragent;
 mod uploads;
+mod useragent;
 mod values;
 
 pub use ids::*;
 pub use model::*;
 pub use origin::{normalize_origin, OriginList};
-pub use useragent::describe_user_agent;
 pub use uploads::{clean_filename, detect_upload_type};
+pub use useragent::describe_user_agent;
 pub use values::*;
 
 /// A value failed validation; the message is safe to show to the caller.

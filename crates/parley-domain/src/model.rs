@@ -35,7 +35,11 @@ pub struct User {
 
 impl User {
     pub fn as_ref(&self) -> UserRef {
-        UserRef { id: self.id, name: self.name.clone(), avatar_url: self.avatar_url.clone() }
+        UserRef {
+            id: self.id,
+            name: self.name.clone(),
+            avatar_url: self.avatar_url.clone(),
+        }
     }
 }
 
@@ -232,22 +236,40 @@ impl Attachment {
             content_type: self.content_type.clone(),
             size: self.size,
             is_image: is_inline_image(&self.content_type),
-            url: format!("/files/{}/{}/{}", self.id, self.key, url_safe_name(&self.filename)),
+            url: format!(
+                "/files/{}/{}/{}",
+                self.id,
+                self.key,
+                url_safe_name(&self.filename)
+            ),
         }
     }
 }
 
 /// Raster images that browsers display inline. SVG is excluded: it can carry script.
 pub fn is_inline_image(content_type: &str) -> bool {
-    matches!(content_type, "image/png" | "image/jpeg" | "image/gif" | "image/webp")
+    matches!(
+        content_type,
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+    )
 }
 
 fn url_safe_name(name: &str) -> String {
     let s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    if s.is_empty() { "file".into() } else { s }
+    if s.is_empty() {
+        "file".into()
+    } else {
+        s
+    }
 }
 
 /// An attachment as it appears inside a message event (a snapshot stored with the event).
@@ -294,7 +316,12 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    pub fn message(sender: Sender, client_id: ClientId, body: MessageBody, attachments: Vec<AttachmentRef>) -> Self {
+    pub fn message(
+        sender: Sender,
+        client_id: ClientId,
+        body: MessageBody,
+        attachments: Vec<AttachmentRef>,
+    ) -> Self {
         NewEvent {
             kind: EventKind::Message,
             sender,
@@ -306,10 +333,26 @@ impl NewEvent {
         }
     }
     pub fn status(sender: Sender, status: ConversationStatus) -> Self {
-        NewEvent { kind: EventKind::Status, sender, client_id: None, body: None, attachments: vec![], status: Some(status), assignee: None }
+        NewEvent {
+            kind: EventKind::Status,
+            sender,
+            client_id: None,
+            body: None,
+            attachments: vec![],
+            status: Some(status),
+            assignee: None,
+        }
     }
     pub fn assignment(sender: Sender, assignee: Option<UserRef>) -> Self {
-        NewEvent { kind: EventKind::Assignment, sender, client_id: None, body: None, attachments: vec![], status: None, assignee }
+        NewEvent {
+            kind: EventKind::Assignment,
+            sender,
+            client_id: None,
+            body: None,
+            attachments: vec![],
+            status: None,
+            assignee,
+        }
     }
 }
 

@@ -14,7 +14,11 @@ pub fn normalize_origin(raw: &str) -> Result<String, Invalid> {
     if scheme != "http" && scheme != "https" {
         return Err(Invalid::new(format!("origin '{s}' must use http or https")));
     }
-    let hostport = rest.split(['/', '?', '#']).next().unwrap_or("").to_ascii_lowercase();
+    let hostport = rest
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if hostport.is_empty()
         || hostport.contains('@')
         || !hostport
@@ -73,9 +77,18 @@ mod tests {
 
     #[test]
     fn normalises_like_browsers() {
-        assert_eq!(normalize_origin("https://Shop.Example.com/a/b").unwrap(), "https://shop.example.com");
-        assert_eq!(normalize_origin("https://x.com:443").unwrap(), "https://x.com");
-        assert_eq!(normalize_origin("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(
+            normalize_origin("https://Shop.Example.com/a/b").unwrap(),
+            "https://shop.example.com"
+        );
+        assert_eq!(
+            normalize_origin("https://x.com:443").unwrap(),
+            "https://x.com"
+        );
+        assert_eq!(
+            normalize_origin("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
         assert!(normalize_origin("shop.example.com").is_err());
         assert!(normalize_origin("javascript://x").is_err());
         assert!(normalize_origin("https://user@evil.com").is_err());

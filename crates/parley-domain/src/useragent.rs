@@ -11,7 +11,10 @@ pub fn describe_user_agent(ua: &str) -> (Option<String>, Option<String>) {
                 }
             });
             let os = (r.os != "UNKNOWN").then(|| {
-                if r.os_version.is_empty() || r.os_version == "UNKNOWN" || r.os.contains(r.os_version.as_ref()) {
+                if r.os_version.is_empty()
+                    || r.os_version == "UNKNOWN"
+                    || r.os.contains(r.os_version.as_ref())
+                {
                     r.os.to_string()
                 } else {
                     format!("{} {}", r.os, r.os_version)

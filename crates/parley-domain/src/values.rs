@@ -119,7 +119,12 @@ pub fn clip(raw: Option<&str>, max_chars: usize) -> Option<String> {
     if s.is_empty() {
         return None;
     }
-    Some(s.chars().filter(|c| !c.is_control()).take(max_chars).collect())
+    Some(
+        s.chars()
+            .filter(|c| !c.is_control())
+            .take(max_chars)
+            .collect(),
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -284,8 +289,20 @@ mod tests {
 
     #[test]
     fn email_is_normalised_and_checked() {
-        assert_eq!(Email::parse(" Ana@Example.COM ").unwrap().as_str(), "ana@example.com");
-        for bad in ["", "ana", "ana@", "@x.com", "a b@x.com", "ana@x", "ana@.com", "a@b@c.com"] {
+        assert_eq!(
+            Email::parse(" Ana@Example.COM ").unwrap().as_str(),
+            "ana@example.com"
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@x.com",
+            "a b@x.com",
+            "ana@x",
+            "ana@.com",
+            "a@b@c.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
     }

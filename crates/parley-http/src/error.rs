@@ -86,7 +86,12 @@ impl ApiError {
     }
 
     pub fn body(&self) -> ErrorBody {
-        ErrorBody { error: ErrorDetail { code: self.code(), message: self.message() } }
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.message(),
+            },
+        }
     }
 }
 
@@ -95,7 +100,9 @@ impl From<ServiceError> for ApiError {
         match e {
             ServiceError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             ServiceError::Invalid(m) => ApiError::Validation(m),
-            ServiceError::Unauthorized => ApiError::Unauthorized("sign in first, or the credentials are wrong".into()),
+            ServiceError::Unauthorized => {
+                ApiError::Unauthorized("sign in first, or the credentials are wrong".into())
+            }
             ServiceError::Forbidden(m) => ApiError::Forbidden(m),
             ServiceError::Conflict(m) => ApiError::Conflict(m),
             ServiceError::TooLarge(m) => ApiError::PayloadTooLarge(m),

@@ -33,15 +33,33 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(token) = bearer(parts) {
-            let agent = state.parley.authenticate_token(token).await.map_err(expired)?;
+            let agent = state
+                .parley
+                .authenticate_token(token)
+                .await
+                .map_err(expired)?;
             return Ok(Auth(agent));
         }
         let jar = CookieJar::from_headers(&parts.headers);
-        let cookie = jar.get(SESSION_COOKIE).ok_or_else(|| ApiError::Unauthorized("sign in first".into()))?;
-        let agent = state.parley.authenticate_session(cookie.value()).await.map_err(expired)?;
+        let cookie = jar
+            .get(SESSION_COOKIE)
+            .ok_or_else(|| ApiError::Unauthorized("sign in first".into()))?;
+        let agent = state
+            .parley
+            .authenticate_session(cookie.value())
+            .await
+            .map_err(expired)?;
         if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
-            let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-            let expected = agent.session.as_ref().map(|s| s.csrf_token.as_str()).unwrap_or("");
+            let sent = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let expected = agent
+                .session
+                .as_ref()
+                .map(|s| s.csrf_token.as_str())
+                .unwrap_or("");
             if expected.is_empty() || !secrets::same(sent, expected) {
                 return Err(ApiError::CsrfFailed);
             }
@@ -52,7 +70,9 @@ impl FromRequestParts<AppState> for Auth {
 
 fn expired(e: ServiceError) -> ApiError {
     match e {
-        ServiceError::Unauthorized => ApiError::Unauthorized("your session has expired or was revoked; sign in again".into()),
+        ServiceError::Unauthorized => {
+            ApiError::Unauthorized("your session has expired or was revoked; sign in again".into())
+        }
         e => e.into(),
     }
 }
@@ -66,12 +86,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(JsonRejection::BytesRejection(r)) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(JsonRejection::BytesRejection(r))
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
                 Err(ApiError::PayloadTooLarge("request body too large".into()))
             }
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(ApiError::BadRequest("expected a JSON body with content-type: application/json".into()))
-            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::BadRequest(
+                "expected a JSON body with content-type: application/json".into(),
+            )),
             Err(r) => Err(ApiError::BadRequest(r.body_text())),
         }
     }
@@ -106,5 +128,7 @@ impl FromRequestParts<AppState> for ClientIp {
 }
 
 pub fn origin(parts_headers: &axum::http::HeaderMap) -> Option<&str> {
-    parts_headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+    parts_headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
 }

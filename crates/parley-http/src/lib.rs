@@ -35,7 +35,10 @@ pub fn router(state: AppState) -> Router {
         .route("/me/status", put(auth::set_status))
         .route("/users", get(people::list_users).post(people::create_user))
         .route("/users/{id}", patch(people::update_user))
-        .route("/tokens", get(people::list_tokens).post(people::create_token))
+        .route(
+            "/tokens",
+            get(people::list_tokens).post(people::create_token),
+        )
         .route("/tokens/{id}", axum::routing::delete(people::delete_token))
         .route("/channels", get(channels::list).post(channels::create))
         .route("/channels/{id}", get(channels::get).patch(channels::update))
@@ -97,7 +100,11 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
         400..=499 => "4xx",
         _ => "5xx",
     };
-    state.metrics.http_requests.get_or_create(&metrics::StatusLabels { class }).inc();
+    state
+        .metrics
+        .http_requests
+        .get_or_create(&metrics::StatusLabels { class })
+        .inc();
     res.into_response()
 }
 
@@ -106,5 +113,7 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let shutdown = state.shutdown.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
 }

@@ -37,11 +37,31 @@ impl Metrics {
             messages_duplicate: Counter::default(),
             registry: Registry::default(),
         };
-        registry.register("http_requests", "HTTP requests answered, by status class", m.http_requests.clone());
-        registry.register("ws_connections", "Open WebSocket connections, by kind", m.ws_connections.clone());
-        registry.register("ws_frames_received", "WebSocket frames received, by kind", m.ws_frames_in.clone());
-        registry.register("messages_stored", "Messages stored, by sender kind", m.messages_stored.clone());
-        registry.register("messages_duplicate", "Message re-sends answered from the store", m.messages_duplicate.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by status class",
+            m.http_requests.clone(),
+        );
+        registry.register(
+            "ws_connections",
+            "Open WebSocket connections, by kind",
+            m.ws_connections.clone(),
+        );
+        registry.register(
+            "ws_frames_received",
+            "WebSocket frames received, by kind",
+            m.ws_frames_in.clone(),
+        );
+        registry.register(
+            "messages_stored",
+            "Messages stored, by sender kind",
+            m.messages_stored.clone(),
+        );
+        registry.register(
+            "messages_duplicate",
+            "Message re-sends answered from the store",
+            m.messages_duplicate.clone(),
+        );
         let info: Family<KindLabels, Gauge> = Family::default();
         info.get_or_create(&KindLabels { kind: backend }).set(1);
         registry.register("store_backend", "The database backend in use", info);
@@ -50,7 +70,8 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String");
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String");
         out
     }
 }

@@ -99,13 +99,22 @@ pub struct AgentWsQuery {
 
 /// Agents: authenticated by the session cookie (or `?token=pat_…` for programs). Browsers send
 /// cookies on cross-site WebSocket upgrades too, so the Origin must be our own.
-pub async fn agent_socket(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, Query(q): Query<AgentWsQuery>) -> Response {
+pub async fn agent_socket(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Query(q): Query<AgentWsQuery>,
+) -> Response {
     let auth = match (&q.token, jar.get(SESSION_COOKIE)) {
         (Some(t), _) => state.parley.authenticate_token(t).await,
         (None, Some(c)) => state.parley.authenticate_session(c.value()).await,
         (None, None) => Err(ServiceError::Unauthorized),
     };
-    let own_origin = match (origin(&headers), headers.get("host").and_then(|h| h.to_str().ok())) {
+    let own_origin = match (
+        origin(&headers),
+        headers.get("host").and_then(|h| h.to_str().ok()),
+    ) {
         (Some(o), Some(host)) => o.split_once("://").map(|(_, h)| h == host).unwrap_or(false),
         (Some(_), None) => false,
         (None, _) => true,
@@ -113,8 +122,17 @@ pub async fn agent_socket(ws: WebSocketUpgrade, State(state): State<AppState>, h
     configure(ws).on_upgrade(move |socket| async move {
         let (mut sink, stream) = socket.split();
         match (auth, own_origin) {
-            (_, false) => close_with(&mut sink, close::FORBIDDEN_ORIGIN, "origin not allowed").await,
-            (Err(_), _) => close_with(&mut sink, close::UNAUTHORIZED, "not signed in or session expired").await,
+            (_, false) => {
+                close_with(&mut sink, close::FORBIDDEN_ORIGIN, "origin not allowed").await
+            }
+            (Err(_), _) => {
+                close_with(
+                    &mut sink,
+                    close::UNAUTHORIZED,
+                    "not signed in or session expired",
+                )
+                .await
+            }
             (Ok(agent), true) => Conn::new(state, sink, stream).run_agent(agent).await,
         }
     })
@@ -122,7 +140,11 @@ pub async fn agent_socket(ws: WebSocketUpgrade, State(state): State<AppState>, h
 
 /// Visitors: authenticated by the `hello` frame's token; the Origin is checked against the
 /// channel once the token says which channel this is.
-pub async fn widget_socket(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn widget_socket(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
     let origin = origin(&headers).map(str::to_owned);
     configure(ws).on_upgrade(move |socket| async move {
         let (sink, stream) = socket.split();
@@ -131,7 +153,12 @@ pub async fn widget_socket(ws: WebSocketUpgrade, State(state): State<AppState>, 
 }
 
 async fn close_with(sink: &mut SplitSink<WebSocket, Message>, code: u16, reason: &str) {
-    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason) }))).await;
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from(reason),
+        })))
+        .await;
     let _ = sink.close().await;
 }
 
@@ -139,7 +166,13 @@ pub fn count_sent(state: &AppState, a: &Appended) {
     if a.duplicate {
         state.metrics.messages_duplicate.inc();
     } else {
-        state.metrics.messages_stored.get_or_create(&crate::metrics::KindLabels { kind: a.message.sender.kind.as_str() }).inc();
+        state
+            .metrics
+            .messages_stored
+            .get_or_create(&crate::metrics::KindLabels {
+                kind: a.message.sender.kind.as_str(),
+            })
+            .inc();
     }
 }
 
@@ -167,12 +200,27 @@ struct Conn {
 }
 
 impl Conn {
-    fn new(state: AppState, sink: SplitSink<WebSocket, Message>, stream: SplitStream<WebSocket>) -> Self {
-        Conn { state, sink, stream, subs: StreamMap::new(), seqs: HashMap::new(), last_activity: Instant::now(), malformed: 0 }
+    fn new(
+        state: AppState,
+        sink: SplitSink<WebSocket, Message>,
+        stream: SplitStream<WebSocket>,
+    ) -> Self {
+        Conn {
+            state,
+            sink,
+            stream,
+            subs: StreamMap::new(),
+            seqs: HashMap::new(),
+            last_activity: Instant::now(),
+            malformed: 0,
+        }
     }
 
     async fn send(&mut self, v: Value) -> bool {
-        self.sink.send(Message::Text(Utf8Bytes::from(v.to_string()))).await.is_ok()
+        self.sink
+            .send(Message::Text(Utf8Bytes::from(v.to_string())))
+            .await
+            .is_ok()
     }
 
     /// Waits for the first frame, which must be `hello`.
@@ -183,7 +231,9 @@ impl Conn {
                 Ok(ClientFrame::Hello { token }) => Ok(token),
                 _ => Err((close::UNAUTHORIZED, "the first frame must be hello")),
             },
-            Ok(Some(Ok(Message::Binary(_)))) => Err((close::UNSUPPORTED, "binary frames are not supported")),
+            Ok(Some(Ok(Message::Binary(_)))) => {
+                Err((close::UNSUPPORTED, "binary frames are not supported"))
+            }
             Ok(_) => Err((close::NORMAL, "")),
             Err(_) => Err((close::UNAUTHORIZED, "no hello in time")),
         }
@@ -199,7 +249,13 @@ impl Conn {
         if let Err(e) = self.state.parley.agent_connected(&user).await {
             tracing::error!(error = %e, "registering agent presence");
         }
-        self.subs.insert(Topic::Inbox(user.workspace_id), self.state.parley.bus.subscribe(Topic::Inbox(user.workspace_id)));
+        self.subs.insert(
+            Topic::Inbox(user.workspace_id),
+            self.state
+                .parley
+                .bus
+                .subscribe(Topic::Inbox(user.workspace_id)),
+        );
         let ready = json!({"type": "ready", "heartbeat_ms": self.state.config.heartbeat_interval.as_millis() as u64, "user": user});
         if self.send(ready).await {
             self.run(Actor::Agent(agent)).await;
@@ -211,13 +267,35 @@ impl Conn {
     async fn run_widget(mut self, origin: Option<String>) {
         let token = match self.hello().await {
             Ok(Some(t)) => t,
-            Ok(None) => return close_with(&mut self.sink, close::UNAUTHORIZED, "hello needs the visitor token").await,
+            Ok(None) => {
+                return close_with(
+                    &mut self.sink,
+                    close::UNAUTHORIZED,
+                    "hello needs the visitor token",
+                )
+                .await
+            }
             Err((code, reason)) => return close_with(&mut self.sink, code, reason).await,
         };
-        let v = match self.state.parley.authenticate_visitor(&token, origin.as_deref()).await {
+        let v = match self
+            .state
+            .parley
+            .authenticate_visitor(&token, origin.as_deref())
+            .await
+        {
             Ok(v) => v,
-            Err(ServiceError::Forbidden(_)) => return close_with(&mut self.sink, close::FORBIDDEN_ORIGIN, "origin not allowed").await,
-            Err(ServiceError::Unauthorized) => return close_with(&mut self.sink, close::UNAUTHORIZED, "unknown visitor token").await,
+            Err(ServiceError::Forbidden(_)) => {
+                return close_with(
+                    &mut self.sink,
+                    close::FORBIDDEN_ORIGIN,
+                    "origin not allowed",
+                )
+                .await
+            }
+            Err(ServiceError::Unauthorized) => {
+                return close_with(&mut self.sink, close::UNAUTHORIZED, "unknown visitor token")
+                    .await
+            }
             Err(e) => {
                 tracing::error!(error = %e, "authenticating visitor");
                 return close_with(&mut self.sink, close::GOING_AWAY, "try again").await;
@@ -227,12 +305,22 @@ impl Conn {
         self.state.metrics.ws_connections.get_or_create(&kind).inc();
         let ws = v.visitor.workspace_id;
         let bus = self.state.parley.bus.clone();
-        self.subs.insert(Topic::Visitor(v.visitor.id), bus.subscribe(Topic::Visitor(v.visitor.id)));
-        self.subs.insert(Topic::Presence(ws), bus.subscribe(Topic::Presence(ws)));
+        self.subs.insert(
+            Topic::Visitor(v.visitor.id),
+            bus.subscribe(Topic::Visitor(v.visitor.id)),
+        );
+        self.subs
+            .insert(Topic::Presence(ws), bus.subscribe(Topic::Presence(ws)));
         let ready = json!({"type": "ready", "heartbeat_ms": self.state.config.heartbeat_interval.as_millis() as u64,
             "agents_online": self.state.parley.presence.agents_online(ws)});
         let mut ok = self.send(ready).await;
-        if let Ok(Some(c)) = self.state.parley.store.current_conversation(ws, v.visitor.id).await {
+        if let Ok(Some(c)) = self
+            .state
+            .parley
+            .store
+            .current_conversation(ws, v.visitor.id)
+            .await
+        {
             ok = ok && self.send(json!({"type": "conversation", "conversation": {"id": c.id, "status": c.status, "last_seq": c.last_seq}})).await;
         }
         if ok {
@@ -269,12 +357,27 @@ impl Conn {
             return Flow::Close(close::HEARTBEAT, "heartbeat timeout");
         }
         // A revoked or expired session ends the socket too, not only the next REST call.
-        if let Actor::Agent(Agent { session: Some(s), .. }) = actor {
-            if !matches!(self.state.parley.store.session(&s.id_hash, now_millis()).await, Ok(Some(_))) {
+        if let Actor::Agent(Agent {
+            session: Some(s), ..
+        }) = actor
+        {
+            if !matches!(
+                self.state
+                    .parley
+                    .store
+                    .session(&s.id_hash, now_millis())
+                    .await,
+                Ok(Some(_))
+            ) {
                 return Flow::Close(close::UNAUTHORIZED, "session expired or revoked");
             }
         }
-        if self.sink.send(Message::Ping(Default::default())).await.is_err() {
+        if self
+            .sink
+            .send(Message::Ping(Default::default()))
+            .await
+            .is_err()
+        {
             return Flow::Close(close::GOING_AWAY, "");
         }
         Flow::Continue
@@ -283,14 +386,22 @@ impl Conn {
     async fn on_frame(&mut self, actor: &Actor, m: Message) -> Flow {
         let text = match m {
             Message::Text(t) => t,
-            Message::Binary(_) => return Flow::Close(close::UNSUPPORTED, "binary frames are not supported"),
+            Message::Binary(_) => {
+                return Flow::Close(close::UNSUPPORTED, "binary frames are not supported")
+            }
             Message::Close(_) => return Flow::Close(close::NORMAL, ""),
             Message::Ping(_) | Message::Pong(_) => return Flow::Continue,
         };
         if text.len() > MAX_FRAME_BYTES {
             return Flow::Close(close::TOO_BIG, "frame larger than 64 KiB");
         }
-        let kind = crate::metrics::KindLabels { kind: if matches!(actor, Actor::Agent(_)) { "agent" } else { "visitor" } };
+        let kind = crate::metrics::KindLabels {
+            kind: if matches!(actor, Actor::Agent(_)) {
+                "agent"
+            } else {
+                "visitor"
+            },
+        };
         self.state.metrics.ws_frames_in.get_or_create(&kind).inc();
         let frame = match serde_json::from_str::<ClientFrame>(&text) {
             Ok(f) => f,
@@ -309,8 +420,13 @@ impl Conn {
                 self.send(json!({"type": "pong"})).await;
                 return Flow::Continue;
             }
-            ClientFrame::Hello { .. } => (Err(ApiError::BadRequest("already said hello".into())), None),
-            ClientFrame::Subscribe { conversation_id, after_seq } => {
+            ClientFrame::Hello { .. } => {
+                (Err(ApiError::BadRequest("already said hello".into())), None)
+            }
+            ClientFrame::Subscribe {
+                conversation_id,
+                after_seq,
+            } => {
                 let r = self.subscribe(actor, &conversation_id, after_seq).await;
                 (r, Some(conversation_id))
             }
@@ -321,20 +437,50 @@ impl Conn {
                 }
                 (Ok(()), None)
             }
-            ClientFrame::Send { client_id, conversation_id, body, attachment_ids } => {
-                let r = self.send_message(actor, &client_id, conversation_id.as_deref(), &body, &attachment_ids).await;
+            ClientFrame::Send {
+                client_id,
+                conversation_id,
+                body,
+                attachment_ids,
+            } => {
+                let r = self
+                    .send_message(
+                        actor,
+                        &client_id,
+                        conversation_id.as_deref(),
+                        &body,
+                        &attachment_ids,
+                    )
+                    .await;
                 (r, Some(client_id))
             }
-            ClientFrame::Typing { conversation_id, typing, draft } => {
+            ClientFrame::Typing {
+                conversation_id,
+                typing,
+                draft,
+            } => {
                 let r = match ConversationId::parse(&conversation_id) {
-                    Some(id) => self.state.parley.typing(actor, id, typing, draft.as_deref()).await.map_err(ApiError::from),
+                    Some(id) => self
+                        .state
+                        .parley
+                        .typing(actor, id, typing, draft.as_deref())
+                        .await
+                        .map_err(ApiError::from),
                     None => Err(ApiError::NotFound("conversation not found".into())),
                 };
                 (r, Some(conversation_id))
             }
-            ClientFrame::Read { conversation_id, seq } => {
+            ClientFrame::Read {
+                conversation_id,
+                seq,
+            } => {
                 let r = match (actor, ConversationId::parse(&conversation_id)) {
-                    (Actor::Agent(a), Some(id)) => self.state.parley.mark_read(a, id, seq).await.map_err(ApiError::from),
+                    (Actor::Agent(a), Some(id)) => self
+                        .state
+                        .parley
+                        .mark_read(a, id, seq)
+                        .await
+                        .map_err(ApiError::from),
                     // Visitors keep their read position on their device.
                     (Actor::Visitor(_), Some(_)) => Ok(()),
                     (_, None) => Err(ApiError::NotFound("conversation not found".into())),
@@ -343,18 +489,42 @@ impl Conn {
             }
             ClientFrame::Status { status } => {
                 let r = match actor {
-                    Actor::Agent(a) => self.state.parley.set_my_status(a, status).await.map_err(ApiError::from),
-                    Actor::Visitor(_) => Err(ApiError::Forbidden("only agents have a status".into())),
+                    Actor::Agent(a) => self
+                        .state
+                        .parley
+                        .set_my_status(a, status)
+                        .await
+                        .map_err(ApiError::from),
+                    Actor::Visitor(_) => {
+                        Err(ApiError::Forbidden("only agents have a status".into()))
+                    }
                 };
                 (r, None)
             }
-            ClientFrame::Page { url, title, referrer } => {
+            ClientFrame::Page {
+                url,
+                title,
+                referrer,
+            } => {
                 let r = match actor {
                     Actor::Visitor(v) => {
-                        let ctx = VisitorContext::clipped(url.as_deref(), title.as_deref(), referrer.as_deref(), None, None, None);
-                        self.state.parley.visitor_page(v, ctx).await.map_err(ApiError::from)
+                        let ctx = VisitorContext::clipped(
+                            url.as_deref(),
+                            title.as_deref(),
+                            referrer.as_deref(),
+                            None,
+                            None,
+                            None,
+                        );
+                        self.state
+                            .parley
+                            .visitor_page(v, ctx)
+                            .await
+                            .map_err(ApiError::from)
                     }
-                    Actor::Agent(_) => Err(ApiError::Forbidden("only visitors send page frames".into())),
+                    Actor::Agent(_) => {
+                        Err(ApiError::Forbidden("only visitors send page frames".into()))
+                    }
                 };
                 (r, None)
             }
@@ -365,28 +535,49 @@ impl Conn {
         Flow::Continue
     }
 
-    async fn subscribe(&mut self, actor: &Actor, raw_id: &str, after_seq: i64) -> Result<(), ApiError> {
-        let id = ConversationId::parse(raw_id).ok_or_else(|| ApiError::NotFound("conversation not found".into()))?;
+    async fn subscribe(
+        &mut self,
+        actor: &Actor,
+        raw_id: &str,
+        after_seq: i64,
+    ) -> Result<(), ApiError> {
+        let id = ConversationId::parse(raw_id)
+            .ok_or_else(|| ApiError::NotFound("conversation not found".into()))?;
         self.state.parley.visible_conversation(actor, id).await?;
         // Listen first, then read: whatever commits in between arrives on the bus, and the seq
         // rule drops what the read already delivered.
-        self.subs.insert(Topic::Conversation(id), self.state.parley.bus.subscribe(Topic::Conversation(id)));
+        self.subs.insert(
+            Topic::Conversation(id),
+            self.state.parley.bus.subscribe(Topic::Conversation(id)),
+        );
         self.seqs.insert(id, after_seq.max(0));
         self.catch_up(actor, id).await?;
         let last = self.seqs.get(&id).copied().unwrap_or(0);
-        self.send(json!({"type": "subscribed", "conversation_id": id, "last_seq": last})).await;
+        self.send(json!({"type": "subscribed", "conversation_id": id, "last_seq": last}))
+            .await;
         Ok(())
     }
 
     /// Sends every stored event after the last one this socket delivered.
     async fn catch_up(&mut self, actor: &Actor, id: ConversationId) -> Result<(), ApiError> {
         loop {
-            let Some(&last) = self.seqs.get(&id) else { return Ok(()) };
-            let events = self.state.parley.store.events_after(actor.workspace(), id, last, REPLAY_PAGE).await.map_err(ServiceError::from)?;
+            let Some(&last) = self.seqs.get(&id) else {
+                return Ok(());
+            };
+            let events = self
+                .state
+                .parley
+                .store
+                .events_after(actor.workspace(), id, last, REPLAY_PAGE)
+                .await
+                .map_err(ServiceError::from)?;
             let n = events.len() as i64;
             for e in events {
                 self.seqs.insert(id, e.seq);
-                if !self.send(json!({"type": "event", "conversation_id": id, "event": e})).await {
+                if !self
+                    .send(json!({"type": "event", "conversation_id": id, "event": e}))
+                    .await
+                {
                     return Ok(());
                 }
             }
@@ -396,13 +587,27 @@ impl Conn {
         }
     }
 
-    async fn send_message(&mut self, actor: &Actor, client_id: &str, conversation: Option<&str>, body: &str, attachment_ids: &[String]) -> Result<(), ApiError> {
+    async fn send_message(
+        &mut self,
+        actor: &Actor,
+        client_id: &str,
+        conversation: Option<&str>,
+        body: &str,
+        attachment_ids: &[String],
+    ) -> Result<(), ApiError> {
         let conversation = match conversation {
-            Some(s) => Some(ConversationId::parse(s).ok_or_else(|| ApiError::NotFound("conversation not found".into()))?),
+            Some(s) => Some(
+                ConversationId::parse(s)
+                    .ok_or_else(|| ApiError::NotFound("conversation not found".into()))?,
+            ),
             None => None,
         };
         let ids = crate::routes::conversations::parse_attachment_ids(attachment_ids)?;
-        let a = self.state.parley.send(actor, conversation, client_id, body, &ids).await?;
+        let a = self
+            .state
+            .parley
+            .send(actor, conversation, client_id, body, &ids)
+            .await?;
         count_sent(&self.state, &a);
         let ack = json!({"type": "ack", "client_id": client_id, "conversation_id": a.message.conversation_id,
             "seq": a.message.seq, "event_id": a.message.id, "duplicate": a.duplicate});
@@ -428,7 +633,9 @@ impl Conn {
         let me = actor.sender().id;
         let frame = match (&*msg, actor) {
             (BusMessage::Event(e), _) => {
-                let Some(&last) = self.seqs.get(&e.conversation_id) else { return Flow::Continue };
+                let Some(&last) = self.seqs.get(&e.conversation_id) else {
+                    return Flow::Continue;
+                };
                 if e.seq == last + 1 {
                     self.seqs.insert(e.conversation_id, e.seq);
                     Some(json!({"type": "event", "conversation_id": e.conversation_id, "event": e}))
@@ -439,18 +646,43 @@ impl Conn {
                     None
                 }
             }
-            (BusMessage::Typing { conversation_id, from, typing, draft }, _) if Some(from.id) != me => {
-                let draft = if matches!(actor, Actor::Agent(_)) { draft.clone() } else { None };
-                Some(json!({"type": "typing", "conversation_id": conversation_id, "from": from, "typing": typing, "draft": draft}))
+            (
+                BusMessage::Typing {
+                    conversation_id,
+                    from,
+                    typing,
+                    draft,
+                },
+                _,
+            ) if Some(from.id) != me => {
+                let draft = if matches!(actor, Actor::Agent(_)) {
+                    draft.clone()
+                } else {
+                    None
+                };
+                Some(
+                    json!({"type": "typing", "conversation_id": conversation_id, "from": from, "typing": typing, "draft": draft}),
+                )
             }
             (BusMessage::ConversationChanged { conversation_id }, Actor::Agent(a)) => {
-                match self.state.parley.store.conversation_summary(a.user.workspace_id, *conversation_id, a.user.id).await {
+                match self
+                    .state
+                    .parley
+                    .store
+                    .conversation_summary(a.user.workspace_id, *conversation_id, a.user.id)
+                    .await
+                {
                     Ok(Some(c)) => Some(json!({"type": "inbox", "conversation": c})),
                     _ => None,
                 }
             }
             (BusMessage::VisitorChanged { visitor_id }, Actor::Agent(a)) => {
-                match self.state.parley.visitor_of(a.user.workspace_id, *visitor_id).await {
+                match self
+                    .state
+                    .parley
+                    .visitor_of(a.user.workspace_id, *visitor_id)
+                    .await
+                {
                     Ok(Some(v)) => Some(json!({"type": "visitor", "visitor": v})),
                     _ => None,
                 }
@@ -458,10 +690,19 @@ impl Conn {
             (BusMessage::AgentStatus { user_id, status }, Actor::Agent(_)) => {
                 Some(json!({"type": "agent_status", "user_id": user_id, "status": status}))
             }
-            (BusMessage::AgentsOnline(online), Actor::Visitor(_)) => Some(json!({"type": "presence", "agents_online": online})),
-            (BusMessage::VisitorConversation { conversation_id, status, last_seq }, Actor::Visitor(_)) => {
-                Some(json!({"type": "conversation", "conversation": {"id": conversation_id, "status": status, "last_seq": last_seq}}))
+            (BusMessage::AgentsOnline(online), Actor::Visitor(_)) => {
+                Some(json!({"type": "presence", "agents_online": online}))
             }
+            (
+                BusMessage::VisitorConversation {
+                    conversation_id,
+                    status,
+                    last_seq,
+                },
+                Actor::Visitor(_),
+            ) => Some(
+                json!({"type": "conversation", "conversation": {"id": conversation_id, "status": status, "last_seq": last_seq}}),
+            ),
             _ => None,
         };
         if let Some(f) = frame {

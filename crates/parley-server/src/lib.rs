@@ -46,23 +46,40 @@ impl Running {
     }
 }
 
-pub async fn open_store(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, Box<dyn FnOnce() -> futures_close::CloseFuture + Send>)> {
+pub async fn open_store(
+    settings: &Settings,
+) -> anyhow::Result<(
+    Arc<dyn Store>,
+    Box<dyn FnOnce() -> futures_close::CloseFuture + Send>,
+)> {
     let url = settings.database_url();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let s = Arc::new(parley_store_postgres::PostgresStore::connect(&url).await?);
         let c = s.clone();
-        Ok((s, Box::new(move || Box::pin(async move { c.close().await }))))
+        Ok((
+            s,
+            Box::new(move || Box::pin(async move { c.close().await })),
+        ))
     } else if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating {}", settings.data_dir.display()))?;
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating {}", settings.data_dir.display()))?;
         let s = Arc::new(parley_store_sqlite::SqliteStore::connect(&url).await?);
         let c = s.clone();
-        Ok((s, Box::new(move || Box::pin(async move { c.close().await }))))
+        Ok((
+            s,
+            Box::new(move || Box::pin(async move { c.close().await })),
+        ))
     } else {
         anyhow::bail!("database URL must start with sqlite:// or postgres://")
     }
 }
 
-pub async fn build(settings: &Settings) -> anyhow::Result<(Arc<Parley>, Box<dyn FnOnce() -> futures_close::CloseFuture + Send>)> {
+pub async fn build(
+    settings: &Settings,
+) -> anyhow::Result<(
+    Arc<Parley>,
+    Box<dyn FnOnce() -> futures_close::CloseFuture + Send>,
+)> {
     let (store, closer) = open_store(settings).await?;
     let files = Files::new(settings.data_dir.join("uploads"));
     let config = Config {
@@ -70,23 +87,42 @@ pub async fn build(settings: &Settings) -> anyhow::Result<(Arc<Parley>, Box<dyn 
         max_upload_bytes: settings.max_upload_bytes,
         session_ttl: settings.session_ttl,
     };
-    Ok((Arc::new(Parley::new(store, Arc::new(LocalBus::new(1024)), files, config)), closer))
+    Ok((
+        Arc::new(Parley::new(
+            store,
+            Arc::new(LocalBus::new(1024)),
+            files,
+            config,
+        )),
+        closer,
+    ))
 }
 
 /// Opens the database (migrating it), creates the first admin if there is nobody yet, binds
 /// and serves in a background task.
 pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let (parley, closer) = build(&settings).await?;
-    let admin_password = std::env::var("PARLEY_ADMIN_PASSWORD").ok().filter(|s| !s.is_empty());
-    let admin_email = std::env::var("PARLEY_ADMIN_EMAIL").ok().filter(|s| !s.is_empty());
-    if let Some((email, generated)) = parley.bootstrap(admin_email.as_deref(), admin_password.as_deref()).await? {
+    let admin_password = std::env::var("PARLEY_ADMIN_PASSWORD")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let admin_email = std::env::var("PARLEY_ADMIN_EMAIL")
+        .ok()
+        .filter(|s| !s.is_empty());
+    if let Some((email, generated)) = parley
+        .bootstrap(admin_email.as_deref(), admin_password.as_deref())
+        .await?
+    {
         match generated {
             // Shown exactly once, on the very first start, so the operator can sign in.
-            Some(pw) => tracing::warn!(email = %email, password = %pw, "created the first admin with a generated password; sign in and change it"),
+            Some(pw) => {
+                tracing::warn!(email = %email, password = %pw, "created the first admin with a generated password; sign in and change it")
+            }
             None => tracing::info!(email = %email, "created the first admin"),
         }
     }
-    let listener = tokio::net::TcpListener::bind(&settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("binding {}", settings.listen))?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
     let state = AppState {
@@ -103,5 +139,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     };
     tracing::info!(%addr, backend = parley.store.backend(), "parley listening on http://{addr}");
     let task = tokio::spawn(parley_http::serve(listener, state));
-    Ok(Running { addr, parley, shutdown, task, closer })
+    Ok(Running {
+        addr,
+        parley,
+        shutdown,
+        task,
+        closer,
+    })
 }

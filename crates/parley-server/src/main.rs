@@ -91,7 +91,10 @@ fn settings(common: &CommonArgs, file: &FileSettings) -> Settings {
     if let Some(d) = common.data_dir.clone().or_else(|| file.data_dir.clone()) {
         s.data_dir = d;
     }
-    s.database_url = common.database_url.clone().or_else(|| file.database_url.clone());
+    s.database_url = common
+        .database_url
+        .clone()
+        .or_else(|| file.database_url.clone());
     if let Some(h) = file.session_ttl_hours {
         s.session_ttl = std::time::Duration::from_secs(h * 3600);
     }
@@ -122,7 +125,11 @@ async fn main() -> anyhow::Result<()> {
         Some(p) => FileSettings::load(p)?,
         None => FileSettings::default(),
     };
-    let log_format = common.log_format.clone().or_else(|| file.log_format.clone()).unwrap_or_else(|| "text".into());
+    let log_format = common
+        .log_format
+        .clone()
+        .or_else(|| file.log_format.clone())
+        .unwrap_or_else(|| "text".into());
     if log_format != "text" && log_format != "json" {
         anyhow::bail!("--log-format must be text or json");
     }
@@ -137,7 +144,10 @@ async fn main() -> anyhow::Result<()> {
             if let Some(m) = a.max_upload_bytes.or(file.max_upload_bytes) {
                 s.max_upload_bytes = m;
             }
-            s.trust_forwarded_for = a.trust_forwarded_for.or(file.trust_forwarded_for).unwrap_or(false);
+            s.trust_forwarded_for = a
+                .trust_forwarded_for
+                .or(file.trust_forwarded_for)
+                .unwrap_or(false);
             serve(s).await
         }
         Command::Admin { command, .. } => admin(s, command).await,
@@ -161,7 +171,8 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]
@@ -171,13 +182,36 @@ async fn wait_for_signal() {
 async fn admin(s: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
     let (parley, close) = parley_server::build(&s).await?;
     let result = match cmd {
-        AdminCommand::CreateUser { email, name, role, password, workspace } => {
+        AdminCommand::CreateUser {
+            email,
+            name,
+            role,
+            password,
+            workspace,
+        } => {
             let role = Role::parse(&role).context("role must be admin, supervisor or agent")?;
-            let ws = workspace.map(|w| WorkspaceId::parse(&w).context("workspace must be a UUID")).transpose()?;
+            let ws = workspace
+                .map(|w| WorkspaceId::parse(&w).context("workspace must be a UUID"))
+                .transpose()?;
             parley
-                .operator_create_user(ws, NewUser { email, name, role, password })
+                .operator_create_user(
+                    ws,
+                    NewUser {
+                        email,
+                        name,
+                        role,
+                        password,
+                    },
+                )
                 .await
-                .map(|u| println!("created {} ({}) in workspace {}", u.email, u.role.as_str(), u.workspace_id))
+                .map(|u| {
+                    println!(
+                        "created {} ({}) in workspace {}",
+                        u.email,
+                        u.role.as_str(),
+                        u.workspace_id
+                    )
+                })
         }
         AdminCommand::ResetPassword { email, password } => parley
             .operator_reset_password(&email, &password)

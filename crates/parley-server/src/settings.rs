@@ -52,7 +52,8 @@ pub struct FileSettings {
 
 impl FileSettings {
     pub fn load(path: &std::path::Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     }
 }
@@ -66,11 +67,20 @@ impl Settings {
 
     /// Empty when not configured: snippets then use the address the admin reached us at.
     pub fn public_url(&self) -> String {
-        self.public_url.clone().unwrap_or_default().trim_end_matches('/').to_owned()
+        self.public_url
+            .clone()
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_owned()
     }
 
     /// Settings for a test server: a free port on loopback and the given data directory.
     pub fn for_tests(data_dir: PathBuf, database_url: Option<String>) -> Self {
-        Settings { listen: "127.0.0.1:0".into(), data_dir, database_url, ..Settings::default() }
+        Settings {
+            listen: "127.0.0.1:0".into(),
+            data_dir,
+            database_url,
+            ..Settings::default()
+        }
     }
 }

@@ -35,7 +35,10 @@ impl PostgresStore {
             .connect(url)
             .await
             .context("connecting to PostgreSQL")?;
-        sqlx::migrate!("./migrations").run(&pool).await.context("migrating PostgreSQL")?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .context("migrating PostgreSQL")?;
         Ok(PostgresStore { pool })
     }
 
@@ -43,23 +46,48 @@ impl PostgresStore {
         self.pool.close().await;
     }
 
-    async fn try_append_message(&self, ws: WorkspaceId, target: Target, msg: &NewEvent, effects: &MessageEffects, now: Millis) -> StoreResult<Appended> {
+    async fn try_append_message(
+        &self,
+        ws: WorkspaceId,
+        target: Target,
+        msg: &NewEvent,
+        effects: &MessageEffects,
+        now: Millis,
+    ) -> StoreResult<Appended> {
         let mut tx = self.begin().await?;
         if let Some(existing) = event_by_client_id(&mut tx, ws, msg).await? {
-            let conv = conversation_in(&mut tx, ws, existing.conversation_id).await?.ok_or(StoreError::NotFound)?;
-            return Ok(Appended { events: vec![], message: existing, duplicate: true, conversation: conv, created_conversation: false });
+            let conv = conversation_in(&mut tx, ws, existing.conversation_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            return Ok(Appended {
+                events: vec![],
+                message: existing,
+                duplicate: true,
+                conversation: conv,
+                created_conversation: false,
+            });
         }
         let (mut conv, created) = match target {
-            Target::Conversation(id) => (conversation_in(&mut tx, ws, id).await?.ok_or(StoreError::NotFound)?, false),
-            Target::VisitorCurrent { channel_id, visitor_id } => {
+            Target::Conversation(id) => (
+                conversation_in(&mut tx, ws, id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?,
+                false,
+            ),
+            Target::VisitorCurrent {
+                channel_id,
+                visitor_id,
+            } => {
                 // Serialises a visitor's first messages (two tabs) so only one conversation starts.
-                sqlx::query("SELECT id FROM visitors WHERE id = $1 AND workspace_id = $2 FOR UPDATE")
-                    .bind(visitor_id.0)
-                    .bind(ws.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(other)?
-                    .ok_or(StoreError::NotFound)?;
+                sqlx::query(
+                    "SELECT id FROM visitors WHERE id = $1 AND workspace_id = $2 FOR UPDATE",
+                )
+                .bind(visitor_id.0)
+                .bind(ws.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(other)?
+                .ok_or(StoreError::NotFound)?;
                 let row = sqlx::query(&format!(
                     "SELECT {CONVERSATION_COLS} FROM conversations WHERE visitor_id = $1 AND workspace_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1 FOR UPDATE"
                 ))
@@ -108,7 +136,13 @@ impl PostgresStore {
         events.push(message.clone());
         save_conversation_state(&mut tx, &conv).await?;
         tx.commit().await.map_err(other)?;
-        Ok(Appended { events, message, duplicate: false, conversation: conv, created_conversation: created })
+        Ok(Appended {
+            events,
+            message,
+            duplicate: false,
+            conversation: conv,
+            created_conversation: created,
+        })
     }
 
     async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
@@ -116,7 +150,11 @@ impl PostgresStore {
     }
 }
 
-async fn conversation_in(tx: &mut Transaction<'_, Postgres>, ws: WorkspaceId, id: ConversationId) -> StoreResult<Option<Conversation>> {
+async fn conversation_in(
+    tx: &mut Transaction<'_, Postgres>,
+    ws: WorkspaceId,
+    id: ConversationId,
+) -> StoreResult<Option<Conversation>> {
     let row = sqlx::query(&format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND workspace_id = $2 FOR UPDATE"))
         .bind(id.0)
         .bind(ws.0)
@@ -126,7 +164,12 @@ async fn conversation_in(tx: &mut Transaction<'_, Postgres>, ws: WorkspaceId, id
     row.as_ref().map(conversation).transpose().map_err(other)
 }
 
-async fn insert_event(tx: &mut Transaction<'_, Postgres>, conv: &mut Conversation, e: &NewEvent, now: Millis) -> StoreResult<Event> {
+async fn insert_event(
+    tx: &mut Transaction<'_, Postgres>,
+    conv: &mut Conversation,
+    e: &NewEvent,
+    now: Millis,
+) -> StoreResult<Event> {
     let event = Event {
         id: EventId::new(),
         workspace_id: conv.workspace_id,
@@ -164,7 +207,13 @@ async fn insert_event(tx: &mut Transaction<'_, Postgres>, conv: &mut Conversatio
         .map_err(|e| if unique_violation(&e) { StoreError::Conflict("message") } else { other(e) })?;
     apply(conv, &event);
     if event.kind == EventKind::Message {
-        let preview: String = event.body.clone().unwrap_or_default().chars().take(200).collect();
+        let preview: String = event
+            .body
+            .clone()
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect();
         sqlx::query("UPDATE conversations SET last_message_body = $1, last_message_sender = $2, last_message_at = $3 WHERE id = $4")
             .bind(if preview.is_empty() && !event.attachments.is_empty() { format!("[{}]", event.attachments[0].filename) } else { preview })
             .bind(event.sender.kind.as_str())
@@ -177,7 +226,10 @@ async fn insert_event(tx: &mut Transaction<'_, Postgres>, conv: &mut Conversatio
     Ok(event)
 }
 
-async fn save_conversation_state(tx: &mut Transaction<'_, Postgres>, c: &Conversation) -> StoreResult<()> {
+async fn save_conversation_state(
+    tx: &mut Transaction<'_, Postgres>,
+    c: &Conversation,
+) -> StoreResult<()> {
     sqlx::query("UPDATE conversations SET status = $1, assignee_id = $2, last_seq = $3, updated_at = $4 WHERE id = $5")
         .bind(c.status.as_str())
         .bind(c.assignee_id.map(|u| u.0))
@@ -190,8 +242,14 @@ async fn save_conversation_state(tx: &mut Transaction<'_, Postgres>, c: &Convers
     Ok(())
 }
 
-async fn event_by_client_id(tx: &mut Transaction<'_, Postgres>, ws: WorkspaceId, msg: &NewEvent) -> StoreResult<Option<Event>> {
-    let Some(cid) = &msg.client_id else { return Ok(None) };
+async fn event_by_client_id(
+    tx: &mut Transaction<'_, Postgres>,
+    ws: WorkspaceId,
+    msg: &NewEvent,
+) -> StoreResult<Option<Event>> {
+    let Some(cid) = &msg.client_id else {
+        return Ok(None);
+    };
     let row = sqlx::query(&format!(
         "SELECT {EVENT_COLS} FROM events WHERE sender_kind = $1 AND sender_id = $2 AND client_id = $3 AND workspace_id = $4"
     ))
@@ -212,7 +270,10 @@ impl Store for PostgresStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(other)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(other)?;
         Ok(())
     }
 
@@ -228,50 +289,73 @@ impl Store for PostgresStore {
     }
 
     async fn get_workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>> {
-        let row: Option<(Uuid, String, i64)> = sqlx::query_as("SELECT id, name, created_at FROM workspaces WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(other)?;
-        Ok(row.map(|(id, name, created_at)| Workspace { id: WorkspaceId(id), name, created_at }))
-    }
-
-    async fn first_workspace(&self) -> StoreResult<Option<Workspace>> {
         let row: Option<(Uuid, String, i64)> =
-            sqlx::query_as("SELECT id, name, created_at FROM workspaces ORDER BY created_at, id LIMIT 1")
+            sqlx::query_as("SELECT id, name, created_at FROM workspaces WHERE id = $1")
+                .bind(id.0)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(other)?;
-        Ok(row.map(|(id, name, created_at)| Workspace { id: WorkspaceId(id), name, created_at }))
+        Ok(row.map(|(id, name, created_at)| Workspace {
+            id: WorkspaceId(id),
+            name,
+            created_at,
+        }))
+    }
+
+    async fn first_workspace(&self) -> StoreResult<Option<Workspace>> {
+        let row: Option<(Uuid, String, i64)> = sqlx::query_as(
+            "SELECT id, name, created_at FROM workspaces ORDER BY created_at, id LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(other)?;
+        Ok(row.map(|(id, name, created_at)| Workspace {
+            id: WorkspaceId(id),
+            name,
+            created_at,
+        }))
     }
 
     async fn count_users(&self) -> StoreResult<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await.map_err(other)
+        sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(other)
     }
 
     async fn create_user(&self, u: &User, password_hash: &str) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO users ({USER_COLS}, password_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"))
-            .bind(u.id.0)
-            .bind(u.workspace_id.0)
-            .bind(&u.email)
-            .bind(&u.name)
-            .bind(u.role.as_str())
-            .bind(u.status.as_str())
-            .bind(&u.avatar_url)
-            .bind(u.created_at)
-            .bind(password_hash)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| if unique_violation(&e) { StoreError::Conflict("e-mail") } else { other(e) })?;
+        sqlx::query(&format!(
+            "INSERT INTO users ({USER_COLS}, password_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
+        ))
+        .bind(u.id.0)
+        .bind(u.workspace_id.0)
+        .bind(&u.email)
+        .bind(&u.name)
+        .bind(u.role.as_str())
+        .bind(u.status.as_str())
+        .bind(&u.avatar_url)
+        .bind(u.created_at)
+        .bind(password_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Conflict("e-mail")
+            } else {
+                other(e)
+            }
+        })?;
         Ok(())
     }
 
     async fn credentials_by_email(&self, email: &Email) -> StoreResult<Option<Credentials>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLS}, password_hash FROM users WHERE email = $1"))
-            .bind(email.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(other)?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS}, password_hash FROM users WHERE email = $1"
+        ))
+        .bind(email.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(other)?;
         match row {
             Some(r) => Ok(Some(Credentials {
                 user: user(&r).map_err(other)?,
@@ -282,12 +366,14 @@ impl Store for PostgresStore {
     }
 
     async fn get_user(&self, ws: WorkspaceId, id: UserId) -> StoreResult<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = $1 AND workspace_id = $2"))
-            .bind(id.0)
-            .bind(ws.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(other)?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM users WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(other)?;
         row.as_ref().map(user).transpose().map_err(other)
     }
 
@@ -301,15 +387,26 @@ impl Store for PostgresStore {
     }
 
     async fn list_users(&self, ws: WorkspaceId) -> StoreResult<Vec<User>> {
-        let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE workspace_id = $1 ORDER BY name, id"))
-            .bind(ws.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(other)?;
-        rows.iter().map(user).collect::<Result<_, _>>().map_err(other)
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM users WHERE workspace_id = $1 ORDER BY name, id"
+        ))
+        .bind(ws.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
+        rows.iter()
+            .map(user)
+            .collect::<Result<_, _>>()
+            .map_err(other)
     }
 
-    async fn update_user(&self, ws: WorkspaceId, id: UserId, name: Option<String>, role: Option<Role>) -> StoreResult<Option<User>> {
+    async fn update_user(
+        &self,
+        ws: WorkspaceId,
+        id: UserId,
+        name: Option<String>,
+        role: Option<Role>,
+    ) -> StoreResult<Option<User>> {
         let row = sqlx::query(&format!(
             "UPDATE users SET name = COALESCE($1, name), role = COALESCE($2, role) WHERE id = $3 AND workspace_id = $4 RETURNING {USER_COLS}"
         ))
@@ -323,7 +420,12 @@ impl Store for PostgresStore {
         row.as_ref().map(user).transpose().map_err(other)
     }
 
-    async fn set_user_status(&self, ws: WorkspaceId, id: UserId, status: AgentStatus) -> StoreResult<()> {
+    async fn set_user_status(
+        &self,
+        ws: WorkspaceId,
+        id: UserId,
+        status: AgentStatus,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE users SET status = $1 WHERE id = $2 AND workspace_id = $3")
             .bind(status.as_str())
             .bind(id.0)
@@ -334,7 +436,12 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn set_password(&self, id: UserId, hash: &str, keep_session: Option<&str>) -> StoreResult<()> {
+    async fn set_password(
+        &self,
+        id: UserId,
+        hash: &str,
+        keep_session: Option<&str>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
@@ -401,11 +508,21 @@ impl Store for PostgresStore {
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await.map_err(other)?;
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(other)?;
         Ok(())
     }
 
-    async fn create_token(&self, ws: WorkspaceId, user_id: UserId, t: &ApiToken, hash: &str) -> StoreResult<()> {
+    async fn create_token(
+        &self,
+        ws: WorkspaceId,
+        user_id: UserId,
+        t: &ApiToken,
+        hash: &str,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO api_tokens (id, workspace_id, user_id, name, token_hash, created_at) VALUES ($1,$2,$3,$4,$5,$6)")
             .bind(t.id.0)
             .bind(ws.0)
@@ -426,17 +543,27 @@ impl Store for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(other)?;
-        rows.iter().map(token).collect::<Result<_, _>>().map_err(other)
+        rows.iter()
+            .map(token)
+            .collect::<Result<_, _>>()
+            .map_err(other)
     }
 
-    async fn delete_token(&self, ws: WorkspaceId, user_id: UserId, id: TokenId) -> StoreResult<bool> {
-        let r = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2 AND user_id = $3")
-            .bind(id.0)
-            .bind(ws.0)
-            .bind(user_id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(other)?;
+    async fn delete_token(
+        &self,
+        ws: WorkspaceId,
+        user_id: UserId,
+        id: TokenId,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2 AND user_id = $3",
+        )
+        .bind(id.0)
+        .bind(ws.0)
+        .bind(user_id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(other)?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -473,35 +600,54 @@ impl Store for PostgresStore {
     }
 
     async fn get_channel(&self, ws: WorkspaceId, id: ChannelId) -> StoreResult<Option<Channel>> {
-        let row = sqlx::query(&format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = $1 AND workspace_id = $2"))
-            .bind(id.0)
-            .bind(ws.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(other)?;
+        let row = sqlx::query(&format!(
+            "SELECT {CHANNEL_COLS} FROM channels WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(other)?;
         row.as_ref().map(channel).transpose().map_err(other)
     }
 
     async fn channel_by_key(&self, widget_key: &str) -> StoreResult<Option<Channel>> {
-        let row = sqlx::query(&format!("SELECT {CHANNEL_COLS} FROM channels WHERE widget_key = $1"))
-            .bind(widget_key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(other)?;
+        let row = sqlx::query(&format!(
+            "SELECT {CHANNEL_COLS} FROM channels WHERE widget_key = $1"
+        ))
+        .bind(widget_key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(other)?;
         row.as_ref().map(channel).transpose().map_err(other)
     }
 
     async fn list_channels(&self, ws: WorkspaceId) -> StoreResult<Vec<Channel>> {
-        let rows = sqlx::query(&format!("SELECT {CHANNEL_COLS} FROM channels WHERE workspace_id = $1 ORDER BY created_at, id"))
-            .bind(ws.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(other)?;
-        rows.iter().map(channel).collect::<Result<_, _>>().map_err(other)
+        let rows = sqlx::query(&format!(
+            "SELECT {CHANNEL_COLS} FROM channels WHERE workspace_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(ws.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
+        rows.iter()
+            .map(channel)
+            .collect::<Result<_, _>>()
+            .map_err(other)
     }
 
-    async fn update_channel(&self, ws: WorkspaceId, id: ChannelId, p: &ChannelPatch) -> StoreResult<Option<Channel>> {
-        let origins = p.allowed_origins.as_ref().map(|o| serde_json::to_string(o.as_slice())).transpose().map_err(other)?;
+    async fn update_channel(
+        &self,
+        ws: WorkspaceId,
+        id: ChannelId,
+        p: &ChannelPatch,
+    ) -> StoreResult<Option<Channel>> {
+        let origins = p
+            .allowed_origins
+            .as_ref()
+            .map(|o| serde_json::to_string(o.as_slice()))
+            .transpose()
+            .map_err(other)?;
         let row = sqlx::query(&format!(
             "UPDATE channels SET name = COALESCE($1, name), color = COALESCE($2, color), \
              welcome_text = COALESCE($3, welcome_text), allowed_origins = COALESCE($4, allowed_origins) \
@@ -544,26 +690,40 @@ impl Store for PostgresStore {
     }
 
     async fn visitor_by_token(&self, token_hash: &str) -> StoreResult<Option<Visitor>> {
-        let row = sqlx::query(&format!("SELECT {VISITOR_COLS} FROM visitors WHERE token_hash = $1"))
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(other)?;
+        let row = sqlx::query(&format!(
+            "SELECT {VISITOR_COLS} FROM visitors WHERE token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(other)?;
         row.as_ref().map(visitor).transpose().map_err(other)
     }
 
     async fn get_visitor(&self, ws: WorkspaceId, id: VisitorId) -> StoreResult<Option<Visitor>> {
-        let row = sqlx::query(&format!("SELECT {VISITOR_COLS} FROM visitors WHERE id = $1 AND workspace_id = $2"))
-            .bind(id.0)
-            .bind(ws.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(other)?;
+        let row = sqlx::query(&format!(
+            "SELECT {VISITOR_COLS} FROM visitors WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(other)?;
         row.as_ref().map(visitor).transpose().map_err(other)
     }
 
-    async fn touch_visitor(&self, ws: WorkspaceId, id: VisitorId, ctx: &VisitorContext, now: Millis) -> StoreResult<Option<Visitor>> {
-        let (browser, os) = ctx.user_agent.as_deref().map(describe_user_agent).unwrap_or((None, None));
+    async fn touch_visitor(
+        &self,
+        ws: WorkspaceId,
+        id: VisitorId,
+        ctx: &VisitorContext,
+        now: Millis,
+    ) -> StoreResult<Option<Visitor>> {
+        let (browser, os) = ctx
+            .user_agent
+            .as_deref()
+            .map(describe_user_agent)
+            .unwrap_or((None, None));
         let row = sqlx::query(&format!(
             "UPDATE visitors SET last_seen_at = $1, current_url = COALESCE($2, current_url), \
              current_title = COALESCE($3, current_title), referrer = COALESCE($4, referrer), \
@@ -588,17 +748,27 @@ impl Store for PostgresStore {
         row.as_ref().map(visitor).transpose().map_err(other)
     }
 
-    async fn get_conversation(&self, ws: WorkspaceId, id: ConversationId) -> StoreResult<Option<Conversation>> {
-        let row = sqlx::query(&format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND workspace_id = $2"))
-            .bind(id.0)
-            .bind(ws.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(other)?;
+    async fn get_conversation(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+    ) -> StoreResult<Option<Conversation>> {
+        let row = sqlx::query(&format!(
+            "SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(other)?;
         row.as_ref().map(conversation).transpose().map_err(other)
     }
 
-    async fn current_conversation(&self, ws: WorkspaceId, visitor_id: VisitorId) -> StoreResult<Option<Conversation>> {
+    async fn current_conversation(
+        &self,
+        ws: WorkspaceId,
+        visitor_id: VisitorId,
+    ) -> StoreResult<Option<Conversation>> {
         let row = sqlx::query(&format!(
             "SELECT {CONVERSATION_COLS} FROM conversations WHERE visitor_id = $1 AND workspace_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1"
         ))
@@ -610,7 +780,11 @@ impl Store for PostgresStore {
         row.as_ref().map(conversation).transpose().map_err(other)
     }
 
-    async fn list_conversations(&self, ws: WorkspaceId, q: &ConversationQuery) -> StoreResult<Vec<ConversationSummary>> {
+    async fn list_conversations(
+        &self,
+        ws: WorkspaceId,
+        q: &ConversationQuery,
+    ) -> StoreResult<Vec<ConversationSummary>> {
         let view = match q.view {
             View::Mine => "AND c.assignee_id = $2",
             View::Unassigned => "AND c.assignee_id IS NULL",
@@ -631,32 +805,59 @@ impl Store for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(other)?;
-        rows.iter().map(summary).collect::<Result<_, _>>().map_err(other)
+        rows.iter()
+            .map(summary)
+            .collect::<Result<_, _>>()
+            .map_err(other)
     }
 
-    async fn conversation_summary(&self, ws: WorkspaceId, id: ConversationId, viewer: UserId) -> StoreResult<Option<ConversationSummary>> {
-        let row = sqlx::query(&format!("{SUMMARY_SELECT} WHERE c.workspace_id = $1 AND c.id = $3"))
-            .bind(ws.0)
-            .bind(viewer.0)
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(other)?;
+    async fn conversation_summary(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        viewer: UserId,
+    ) -> StoreResult<Option<ConversationSummary>> {
+        let row = sqlx::query(&format!(
+            "{SUMMARY_SELECT} WHERE c.workspace_id = $1 AND c.id = $3"
+        ))
+        .bind(ws.0)
+        .bind(viewer.0)
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(other)?;
         row.as_ref().map(summary).transpose().map_err(other)
     }
 
-    async fn append_message(&self, ws: WorkspaceId, target: Target, msg: &NewEvent, effects: &MessageEffects, now: Millis) -> StoreResult<Appended> {
+    async fn append_message(
+        &self,
+        ws: WorkspaceId,
+        target: Target,
+        msg: &NewEvent,
+        effects: &MessageEffects,
+        now: Millis,
+    ) -> StoreResult<Appended> {
         match self.try_append_message(ws, target, msg, effects, now).await {
             // The same client id was committed by a concurrent request after our check: the
             // retry finds it and answers it as the duplicate it is.
-            Err(StoreError::Conflict("message")) => self.try_append_message(ws, target, msg, effects, now).await,
+            Err(StoreError::Conflict("message")) => {
+                self.try_append_message(ws, target, msg, effects, now).await
+            }
             r => r,
         }
     }
 
-    async fn append_change(&self, ws: WorkspaceId, id: ConversationId, change: &NewEvent, now: Millis) -> StoreResult<Option<(Event, Conversation)>> {
+    async fn append_change(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        change: &NewEvent,
+        now: Millis,
+    ) -> StoreResult<Option<(Event, Conversation)>> {
         let mut tx = self.begin().await?;
-        let mut conv = conversation_in(&mut tx, ws, id).await?.ok_or(StoreError::NotFound)?;
+        let mut conv = conversation_in(&mut tx, ws, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         if !changes(&conv, change) {
             return Ok(None);
         }
@@ -666,7 +867,13 @@ impl Store for PostgresStore {
         Ok(Some((e, conv)))
     }
 
-    async fn events_after(&self, ws: WorkspaceId, id: ConversationId, after_seq: i64, limit: i64) -> StoreResult<Vec<Event>> {
+    async fn events_after(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Event>> {
         let rows = sqlx::query(&format!(
             "SELECT {EVENT_COLS} FROM events WHERE conversation_id = $1 AND workspace_id = $2 AND seq > $3 ORDER BY seq LIMIT $4"
         ))
@@ -677,10 +884,19 @@ impl Store for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(other)?;
-        rows.iter().map(event).collect::<Result<_, _>>().map_err(other)
+        rows.iter()
+            .map(event)
+            .collect::<Result<_, _>>()
+            .map_err(other)
     }
 
-    async fn events_before(&self, ws: WorkspaceId, id: ConversationId, before_seq: i64, limit: i64) -> StoreResult<Vec<Event>> {
+    async fn events_before(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        before_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Event>> {
         let rows = sqlx::query(&format!(
             "SELECT * FROM (SELECT {EVENT_COLS} FROM events WHERE conversation_id = $1 AND workspace_id = $2 AND seq < $3 \
              ORDER BY seq DESC LIMIT $4) AS page ORDER BY seq"
@@ -692,10 +908,19 @@ impl Store for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(other)?;
-        rows.iter().map(event).collect::<Result<_, _>>().map_err(other)
+        rows.iter()
+            .map(event)
+            .collect::<Result<_, _>>()
+            .map_err(other)
     }
 
-    async fn mark_read(&self, ws: WorkspaceId, id: ConversationId, user_id: UserId, seq: i64) -> StoreResult<()> {
+    async fn mark_read(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        user_id: UserId,
+        seq: i64,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO conversation_reads (conversation_id, user_id, last_read_seq) \
              SELECT $1::uuid, $2::uuid, $3::bigint WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND workspace_id = $4) \
@@ -712,29 +937,33 @@ impl Store for PostgresStore {
     }
 
     async fn create_attachment(&self, a: &Attachment) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO attachments ({ATTACHMENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"))
-            .bind(a.id.0)
-            .bind(a.workspace_id.0)
-            .bind(a.uploader.kind.as_str())
-            .bind(a.uploader.id)
-            .bind(&a.uploader.name)
-            .bind(&a.filename)
-            .bind(&a.content_type)
-            .bind(a.size)
-            .bind(&a.key)
-            .bind(a.created_at)
-            .execute(&self.pool)
-            .await
-            .map_err(other)?;
+        sqlx::query(&format!(
+            "INSERT INTO attachments ({ATTACHMENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
+        ))
+        .bind(a.id.0)
+        .bind(a.workspace_id.0)
+        .bind(a.uploader.kind.as_str())
+        .bind(a.uploader.id)
+        .bind(&a.uploader.name)
+        .bind(&a.filename)
+        .bind(&a.content_type)
+        .bind(a.size)
+        .bind(&a.key)
+        .bind(a.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(other)?;
         Ok(())
     }
 
     async fn get_attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>> {
-        let row = sqlx::query(&format!("SELECT {ATTACHMENT_COLS} FROM attachments WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(other)?;
+        let row = sqlx::query(&format!(
+            "SELECT {ATTACHMENT_COLS} FROM attachments WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(other)?;
         row.as_ref().map(attachment).transpose().map_err(other)
     }
 }

@@ -16,7 +16,9 @@ where
         eprintln!("skipped: set PARLEY_TEST_POSTGRES_URL to run PostgreSQL tests");
         return;
     };
-    let db = pg::TestDatabase::create(&admin).await.expect("PostgreSQL must be reachable for these tests");
+    let db = pg::TestDatabase::create(&admin)
+        .await
+        .expect("PostgreSQL must be reachable for these tests");
     let store = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
     let result = AssertUnwindSafe(test(store.clone())).catch_unwind().await;
     store.close().await;

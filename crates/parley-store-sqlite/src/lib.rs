@@ -47,7 +47,10 @@ impl SqliteStore {
             .connect_with(opts.clone())
             .await
             .with_context(|| format!("opening {url}"))?;
-        sqlx::migrate!("./migrations").run(&writer).await.context("migrating SQLite")?;
+        sqlx::migrate!("./migrations")
+            .run(&writer)
+            .await
+            .context("migrating SQLite")?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts.read_only(true))
@@ -69,17 +72,28 @@ impl SqliteStore {
     }
 }
 
-async fn conversation_in(tx: &mut Transaction<'_, Sqlite>, ws: WorkspaceId, id: ConversationId) -> StoreResult<Option<Conversation>> {
-    let row = sqlx::query(&format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND workspace_id = $2"))
-        .bind(id.0)
-        .bind(ws.0)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(other)?;
+async fn conversation_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    ws: WorkspaceId,
+    id: ConversationId,
+) -> StoreResult<Option<Conversation>> {
+    let row = sqlx::query(&format!(
+        "SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND workspace_id = $2"
+    ))
+    .bind(id.0)
+    .bind(ws.0)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(other)?;
     row.as_ref().map(conversation).transpose().map_err(other)
 }
 
-async fn insert_event(tx: &mut Transaction<'_, Sqlite>, conv: &mut Conversation, e: &NewEvent, now: Millis) -> StoreResult<Event> {
+async fn insert_event(
+    tx: &mut Transaction<'_, Sqlite>,
+    conv: &mut Conversation,
+    e: &NewEvent,
+    now: Millis,
+) -> StoreResult<Event> {
     let event = Event {
         id: EventId::new(),
         workspace_id: conv.workspace_id,
@@ -117,7 +131,13 @@ async fn insert_event(tx: &mut Transaction<'_, Sqlite>, conv: &mut Conversation,
         .map_err(|e| if unique_violation(&e) { StoreError::Conflict("message") } else { other(e) })?;
     apply(conv, &event);
     if event.kind == EventKind::Message {
-        let preview: String = event.body.clone().unwrap_or_default().chars().take(200).collect();
+        let preview: String = event
+            .body
+            .clone()
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect();
         sqlx::query("UPDATE conversations SET last_message_body = $1, last_message_sender = $2, last_message_at = $3 WHERE id = $4")
             .bind(if preview.is_empty() && !event.attachments.is_empty() { format!("[{}]", event.attachments[0].filename) } else { preview })
             .bind(event.sender.kind.as_str())
@@ -130,7 +150,10 @@ async fn insert_event(tx: &mut Transaction<'_, Sqlite>, conv: &mut Conversation,
     Ok(event)
 }
 
-async fn save_conversation_state(tx: &mut Transaction<'_, Sqlite>, c: &Conversation) -> StoreResult<()> {
+async fn save_conversation_state(
+    tx: &mut Transaction<'_, Sqlite>,
+    c: &Conversation,
+) -> StoreResult<()> {
     sqlx::query("UPDATE conversations SET status = $1, assignee_id = $2, last_seq = $3, updated_at = $4 WHERE id = $5")
         .bind(c.status.as_str())
         .bind(c.assignee_id.map(|u| u.0))
@@ -143,8 +166,14 @@ async fn save_conversation_state(tx: &mut Transaction<'_, Sqlite>, c: &Conversat
     Ok(())
 }
 
-async fn event_by_client_id(tx: &mut Transaction<'_, Sqlite>, ws: WorkspaceId, msg: &NewEvent) -> StoreResult<Option<Event>> {
-    let Some(cid) = &msg.client_id else { return Ok(None) };
+async fn event_by_client_id(
+    tx: &mut Transaction<'_, Sqlite>,
+    ws: WorkspaceId,
+    msg: &NewEvent,
+) -> StoreResult<Option<Event>> {
+    let Some(cid) = &msg.client_id else {
+        return Ok(None);
+    };
     let row = sqlx::query(&format!(
         "SELECT {EVENT_COLS} FROM events WHERE sender_kind = $1 AND sender_id = $2 AND client_id = $3 AND workspace_id = $4"
     ))
@@ -165,7 +194,10 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(other)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(other)?;
         Ok(())
     }
 
@@ -181,50 +213,73 @@ impl Store for SqliteStore {
     }
 
     async fn get_workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>> {
-        let row: Option<(Uuid, String, i64)> = sqlx::query_as("SELECT id, name, created_at FROM workspaces WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(other)?;
-        Ok(row.map(|(id, name, created_at)| Workspace { id: WorkspaceId(id), name, created_at }))
-    }
-
-    async fn first_workspace(&self) -> StoreResult<Option<Workspace>> {
         let row: Option<(Uuid, String, i64)> =
-            sqlx::query_as("SELECT id, name, created_at FROM workspaces ORDER BY created_at, id LIMIT 1")
+            sqlx::query_as("SELECT id, name, created_at FROM workspaces WHERE id = $1")
+                .bind(id.0)
                 .fetch_optional(&self.reader)
                 .await
                 .map_err(other)?;
-        Ok(row.map(|(id, name, created_at)| Workspace { id: WorkspaceId(id), name, created_at }))
+        Ok(row.map(|(id, name, created_at)| Workspace {
+            id: WorkspaceId(id),
+            name,
+            created_at,
+        }))
+    }
+
+    async fn first_workspace(&self) -> StoreResult<Option<Workspace>> {
+        let row: Option<(Uuid, String, i64)> = sqlx::query_as(
+            "SELECT id, name, created_at FROM workspaces ORDER BY created_at, id LIMIT 1",
+        )
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)?;
+        Ok(row.map(|(id, name, created_at)| Workspace {
+            id: WorkspaceId(id),
+            name,
+            created_at,
+        }))
     }
 
     async fn count_users(&self) -> StoreResult<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.reader).await.map_err(other)
+        sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(other)
     }
 
     async fn create_user(&self, u: &User, password_hash: &str) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO users ({USER_COLS}, password_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"))
-            .bind(u.id.0)
-            .bind(u.workspace_id.0)
-            .bind(&u.email)
-            .bind(&u.name)
-            .bind(u.role.as_str())
-            .bind(u.status.as_str())
-            .bind(&u.avatar_url)
-            .bind(u.created_at)
-            .bind(password_hash)
-            .execute(&self.writer)
-            .await
-            .map_err(|e| if unique_violation(&e) { StoreError::Conflict("e-mail") } else { other(e) })?;
+        sqlx::query(&format!(
+            "INSERT INTO users ({USER_COLS}, password_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
+        ))
+        .bind(u.id.0)
+        .bind(u.workspace_id.0)
+        .bind(&u.email)
+        .bind(&u.name)
+        .bind(u.role.as_str())
+        .bind(u.status.as_str())
+        .bind(&u.avatar_url)
+        .bind(u.created_at)
+        .bind(password_hash)
+        .execute(&self.writer)
+        .await
+        .map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Conflict("e-mail")
+            } else {
+                other(e)
+            }
+        })?;
         Ok(())
     }
 
     async fn credentials_by_email(&self, email: &Email) -> StoreResult<Option<Credentials>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLS}, password_hash FROM users WHERE email = $1"))
-            .bind(email.as_str())
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(other)?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS}, password_hash FROM users WHERE email = $1"
+        ))
+        .bind(email.as_str())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)?;
         match row {
             Some(r) => Ok(Some(Credentials {
                 user: user(&r).map_err(other)?,
@@ -235,12 +290,14 @@ impl Store for SqliteStore {
     }
 
     async fn get_user(&self, ws: WorkspaceId, id: UserId) -> StoreResult<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = $1 AND workspace_id = $2"))
-            .bind(id.0)
-            .bind(ws.0)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(other)?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM users WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)?;
         row.as_ref().map(user).transpose().map_err(other)
     }
 
@@ -254,15 +311,26 @@ impl Store for SqliteStore {
     }
 
     async fn list_users(&self, ws: WorkspaceId) -> StoreResult<Vec<User>> {
-        let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE workspace_id = $1 ORDER BY name, id"))
-            .bind(ws.0)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(other)?;
-        rows.iter().map(user).collect::<Result<_, _>>().map_err(other)
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM users WHERE workspace_id = $1 ORDER BY name, id"
+        ))
+        .bind(ws.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        rows.iter()
+            .map(user)
+            .collect::<Result<_, _>>()
+            .map_err(other)
     }
 
-    async fn update_user(&self, ws: WorkspaceId, id: UserId, name: Option<String>, role: Option<Role>) -> StoreResult<Option<User>> {
+    async fn update_user(
+        &self,
+        ws: WorkspaceId,
+        id: UserId,
+        name: Option<String>,
+        role: Option<Role>,
+    ) -> StoreResult<Option<User>> {
         let row = sqlx::query(&format!(
             "UPDATE users SET name = COALESCE($1, name), role = COALESCE($2, role) WHERE id = $3 AND workspace_id = $4 RETURNING {USER_COLS}"
         ))
@@ -276,7 +344,12 @@ impl Store for SqliteStore {
         row.as_ref().map(user).transpose().map_err(other)
     }
 
-    async fn set_user_status(&self, ws: WorkspaceId, id: UserId, status: AgentStatus) -> StoreResult<()> {
+    async fn set_user_status(
+        &self,
+        ws: WorkspaceId,
+        id: UserId,
+        status: AgentStatus,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE users SET status = $1 WHERE id = $2 AND workspace_id = $3")
             .bind(status.as_str())
             .bind(id.0)
@@ -287,7 +360,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn set_password(&self, id: UserId, hash: &str, keep_session: Option<&str>) -> StoreResult<()> {
+    async fn set_password(
+        &self,
+        id: UserId,
+        hash: &str,
+        keep_session: Option<&str>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
@@ -354,11 +432,21 @@ impl Store for SqliteStore {
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.writer).await.map_err(other)?;
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
         Ok(())
     }
 
-    async fn create_token(&self, ws: WorkspaceId, user_id: UserId, t: &ApiToken, hash: &str) -> StoreResult<()> {
+    async fn create_token(
+        &self,
+        ws: WorkspaceId,
+        user_id: UserId,
+        t: &ApiToken,
+        hash: &str,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO api_tokens (id, workspace_id, user_id, name, token_hash, created_at) VALUES ($1,$2,$3,$4,$5,$6)")
             .bind(t.id.0)
             .bind(ws.0)
@@ -379,17 +467,27 @@ impl Store for SqliteStore {
             .fetch_all(&self.reader)
             .await
             .map_err(other)?;
-        rows.iter().map(token).collect::<Result<_, _>>().map_err(other)
+        rows.iter()
+            .map(token)
+            .collect::<Result<_, _>>()
+            .map_err(other)
     }
 
-    async fn delete_token(&self, ws: WorkspaceId, user_id: UserId, id: TokenId) -> StoreResult<bool> {
-        let r = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2 AND user_id = $3")
-            .bind(id.0)
-            .bind(ws.0)
-            .bind(user_id.0)
-            .execute(&self.writer)
-            .await
-            .map_err(other)?;
+    async fn delete_token(
+        &self,
+        ws: WorkspaceId,
+        user_id: UserId,
+        id: TokenId,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2 AND user_id = $3",
+        )
+        .bind(id.0)
+        .bind(ws.0)
+        .bind(user_id.0)
+        .execute(&self.writer)
+        .await
+        .map_err(other)?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -426,35 +524,54 @@ impl Store for SqliteStore {
     }
 
     async fn get_channel(&self, ws: WorkspaceId, id: ChannelId) -> StoreResult<Option<Channel>> {
-        let row = sqlx::query(&format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = $1 AND workspace_id = $2"))
-            .bind(id.0)
-            .bind(ws.0)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(other)?;
+        let row = sqlx::query(&format!(
+            "SELECT {CHANNEL_COLS} FROM channels WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)?;
         row.as_ref().map(channel).transpose().map_err(other)
     }
 
     async fn channel_by_key(&self, widget_key: &str) -> StoreResult<Option<Channel>> {
-        let row = sqlx::query(&format!("SELECT {CHANNEL_COLS} FROM channels WHERE widget_key = $1"))
-            .bind(widget_key)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(other)?;
+        let row = sqlx::query(&format!(
+            "SELECT {CHANNEL_COLS} FROM channels WHERE widget_key = $1"
+        ))
+        .bind(widget_key)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)?;
         row.as_ref().map(channel).transpose().map_err(other)
     }
 
     async fn list_channels(&self, ws: WorkspaceId) -> StoreResult<Vec<Channel>> {
-        let rows = sqlx::query(&format!("SELECT {CHANNEL_COLS} FROM channels WHERE workspace_id = $1 ORDER BY created_at, id"))
-            .bind(ws.0)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(other)?;
-        rows.iter().map(channel).collect::<Result<_, _>>().map_err(other)
+        let rows = sqlx::query(&format!(
+            "SELECT {CHANNEL_COLS} FROM channels WHERE workspace_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(ws.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        rows.iter()
+            .map(channel)
+            .collect::<Result<_, _>>()
+            .map_err(other)
     }
 
-    async fn update_channel(&self, ws: WorkspaceId, id: ChannelId, p: &ChannelPatch) -> StoreResult<Option<Channel>> {
-        let origins = p.allowed_origins.as_ref().map(|o| serde_json::to_string(o.as_slice())).transpose().map_err(other)?;
+    async fn update_channel(
+        &self,
+        ws: WorkspaceId,
+        id: ChannelId,
+        p: &ChannelPatch,
+    ) -> StoreResult<Option<Channel>> {
+        let origins = p
+            .allowed_origins
+            .as_ref()
+            .map(|o| serde_json::to_string(o.as_slice()))
+            .transpose()
+            .map_err(other)?;
         let row = sqlx::query(&format!(
             "UPDATE channels SET name = COALESCE($1, name), color = COALESCE($2, color), \
              welcome_text = COALESCE($3, welcome_text), allowed_origins = COALESCE($4, allowed_origins) \
@@ -497,26 +614,40 @@ impl Store for SqliteStore {
     }
 
     async fn visitor_by_token(&self, token_hash: &str) -> StoreResult<Option<Visitor>> {
-        let row = sqlx::query(&format!("SELECT {VISITOR_COLS} FROM visitors WHERE token_hash = $1"))
-            .bind(token_hash)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(other)?;
+        let row = sqlx::query(&format!(
+            "SELECT {VISITOR_COLS} FROM visitors WHERE token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)?;
         row.as_ref().map(visitor).transpose().map_err(other)
     }
 
     async fn get_visitor(&self, ws: WorkspaceId, id: VisitorId) -> StoreResult<Option<Visitor>> {
-        let row = sqlx::query(&format!("SELECT {VISITOR_COLS} FROM visitors WHERE id = $1 AND workspace_id = $2"))
-            .bind(id.0)
-            .bind(ws.0)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(other)?;
+        let row = sqlx::query(&format!(
+            "SELECT {VISITOR_COLS} FROM visitors WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)?;
         row.as_ref().map(visitor).transpose().map_err(other)
     }
 
-    async fn touch_visitor(&self, ws: WorkspaceId, id: VisitorId, ctx: &VisitorContext, now: Millis) -> StoreResult<Option<Visitor>> {
-        let (browser, os) = ctx.user_agent.as_deref().map(describe_user_agent).unwrap_or((None, None));
+    async fn touch_visitor(
+        &self,
+        ws: WorkspaceId,
+        id: VisitorId,
+        ctx: &VisitorContext,
+        now: Millis,
+    ) -> StoreResult<Option<Visitor>> {
+        let (browser, os) = ctx
+            .user_agent
+            .as_deref()
+            .map(describe_user_agent)
+            .unwrap_or((None, None));
         let row = sqlx::query(&format!(
             "UPDATE visitors SET last_seen_at = $1, current_url = COALESCE($2, current_url), \
              current_title = COALESCE($3, current_title), referrer = COALESCE($4, referrer), \
@@ -541,17 +672,27 @@ impl Store for SqliteStore {
         row.as_ref().map(visitor).transpose().map_err(other)
     }
 
-    async fn get_conversation(&self, ws: WorkspaceId, id: ConversationId) -> StoreResult<Option<Conversation>> {
-        let row = sqlx::query(&format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND workspace_id = $2"))
-            .bind(id.0)
-            .bind(ws.0)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(other)?;
+    async fn get_conversation(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+    ) -> StoreResult<Option<Conversation>> {
+        let row = sqlx::query(&format!(
+            "SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)?;
         row.as_ref().map(conversation).transpose().map_err(other)
     }
 
-    async fn current_conversation(&self, ws: WorkspaceId, visitor_id: VisitorId) -> StoreResult<Option<Conversation>> {
+    async fn current_conversation(
+        &self,
+        ws: WorkspaceId,
+        visitor_id: VisitorId,
+    ) -> StoreResult<Option<Conversation>> {
         let row = sqlx::query(&format!(
             "SELECT {CONVERSATION_COLS} FROM conversations WHERE visitor_id = $1 AND workspace_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1"
         ))
@@ -563,7 +704,11 @@ impl Store for SqliteStore {
         row.as_ref().map(conversation).transpose().map_err(other)
     }
 
-    async fn list_conversations(&self, ws: WorkspaceId, q: &ConversationQuery) -> StoreResult<Vec<ConversationSummary>> {
+    async fn list_conversations(
+        &self,
+        ws: WorkspaceId,
+        q: &ConversationQuery,
+    ) -> StoreResult<Vec<ConversationSummary>> {
         let view = match q.view {
             View::Mine => "AND c.assignee_id = $2",
             View::Unassigned => "AND c.assignee_id IS NULL",
@@ -584,29 +729,62 @@ impl Store for SqliteStore {
             .fetch_all(&self.reader)
             .await
             .map_err(other)?;
-        rows.iter().map(summary).collect::<Result<_, _>>().map_err(other)
+        rows.iter()
+            .map(summary)
+            .collect::<Result<_, _>>()
+            .map_err(other)
     }
 
-    async fn conversation_summary(&self, ws: WorkspaceId, id: ConversationId, viewer: UserId) -> StoreResult<Option<ConversationSummary>> {
-        let row = sqlx::query(&format!("{SUMMARY_SELECT} WHERE c.workspace_id = $1 AND c.id = $3"))
-            .bind(ws.0)
-            .bind(viewer.0)
-            .bind(id.0)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(other)?;
+    async fn conversation_summary(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        viewer: UserId,
+    ) -> StoreResult<Option<ConversationSummary>> {
+        let row = sqlx::query(&format!(
+            "{SUMMARY_SELECT} WHERE c.workspace_id = $1 AND c.id = $3"
+        ))
+        .bind(ws.0)
+        .bind(viewer.0)
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)?;
         row.as_ref().map(summary).transpose().map_err(other)
     }
 
-    async fn append_message(&self, ws: WorkspaceId, target: Target, msg: &NewEvent, effects: &MessageEffects, now: Millis) -> StoreResult<Appended> {
+    async fn append_message(
+        &self,
+        ws: WorkspaceId,
+        target: Target,
+        msg: &NewEvent,
+        effects: &MessageEffects,
+        now: Millis,
+    ) -> StoreResult<Appended> {
         let mut tx = self.begin().await?;
         if let Some(existing) = event_by_client_id(&mut tx, ws, msg).await? {
-            let conv = conversation_in(&mut tx, ws, existing.conversation_id).await?.ok_or(StoreError::NotFound)?;
-            return Ok(Appended { events: vec![], message: existing, duplicate: true, conversation: conv, created_conversation: false });
+            let conv = conversation_in(&mut tx, ws, existing.conversation_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            return Ok(Appended {
+                events: vec![],
+                message: existing,
+                duplicate: true,
+                conversation: conv,
+                created_conversation: false,
+            });
         }
         let (mut conv, created) = match target {
-            Target::Conversation(id) => (conversation_in(&mut tx, ws, id).await?.ok_or(StoreError::NotFound)?, false),
-            Target::VisitorCurrent { channel_id, visitor_id } => {
+            Target::Conversation(id) => (
+                conversation_in(&mut tx, ws, id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?,
+                false,
+            ),
+            Target::VisitorCurrent {
+                channel_id,
+                visitor_id,
+            } => {
                 let row = sqlx::query(&format!(
                     "SELECT {CONVERSATION_COLS} FROM conversations WHERE visitor_id = $1 AND workspace_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1"
                 ))
@@ -655,12 +833,26 @@ impl Store for SqliteStore {
         events.push(message.clone());
         save_conversation_state(&mut tx, &conv).await?;
         tx.commit().await.map_err(other)?;
-        Ok(Appended { events, message, duplicate: false, conversation: conv, created_conversation: created })
+        Ok(Appended {
+            events,
+            message,
+            duplicate: false,
+            conversation: conv,
+            created_conversation: created,
+        })
     }
 
-    async fn append_change(&self, ws: WorkspaceId, id: ConversationId, change: &NewEvent, now: Millis) -> StoreResult<Option<(Event, Conversation)>> {
+    async fn append_change(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        change: &NewEvent,
+        now: Millis,
+    ) -> StoreResult<Option<(Event, Conversation)>> {
         let mut tx = self.begin().await?;
-        let mut conv = conversation_in(&mut tx, ws, id).await?.ok_or(StoreError::NotFound)?;
+        let mut conv = conversation_in(&mut tx, ws, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         if !changes(&conv, change) {
             return Ok(None);
         }
@@ -670,7 +862,13 @@ impl Store for SqliteStore {
         Ok(Some((e, conv)))
     }
 
-    async fn events_after(&self, ws: WorkspaceId, id: ConversationId, after_seq: i64, limit: i64) -> StoreResult<Vec<Event>> {
+    async fn events_after(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Event>> {
         let rows = sqlx::query(&format!(
             "SELECT {EVENT_COLS} FROM events WHERE conversation_id = $1 AND workspace_id = $2 AND seq > $3 ORDER BY seq LIMIT $4"
         ))
@@ -681,10 +879,19 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(other)?;
-        rows.iter().map(event).collect::<Result<_, _>>().map_err(other)
+        rows.iter()
+            .map(event)
+            .collect::<Result<_, _>>()
+            .map_err(other)
     }
 
-    async fn events_before(&self, ws: WorkspaceId, id: ConversationId, before_seq: i64, limit: i64) -> StoreResult<Vec<Event>> {
+    async fn events_before(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        before_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Event>> {
         let rows = sqlx::query(&format!(
             "SELECT * FROM (SELECT {EVENT_COLS} FROM events WHERE conversation_id = $1 AND workspace_id = $2 AND seq < $3 \
              ORDER BY seq DESC LIMIT $4) AS page ORDER BY seq"
@@ -696,10 +903,19 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(other)?;
-        rows.iter().map(event).collect::<Result<_, _>>().map_err(other)
+        rows.iter()
+            .map(event)
+            .collect::<Result<_, _>>()
+            .map_err(other)
     }
 
-    async fn mark_read(&self, ws: WorkspaceId, id: ConversationId, user_id: UserId, seq: i64) -> StoreResult<()> {
+    async fn mark_read(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        user_id: UserId,
+        seq: i64,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO conversation_reads (conversation_id, user_id, last_read_seq) \
              SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND workspace_id = $4) \
@@ -716,29 +932,33 @@ impl Store for SqliteStore {
     }
 
     async fn create_attachment(&self, a: &Attachment) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO attachments ({ATTACHMENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"))
-            .bind(a.id.0)
-            .bind(a.workspace_id.0)
-            .bind(a.uploader.kind.as_str())
-            .bind(a.uploader.id)
-            .bind(&a.uploader.name)
-            .bind(&a.filename)
-            .bind(&a.content_type)
-            .bind(a.size)
-            .bind(&a.key)
-            .bind(a.created_at)
-            .execute(&self.writer)
-            .await
-            .map_err(other)?;
+        sqlx::query(&format!(
+            "INSERT INTO attachments ({ATTACHMENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
+        ))
+        .bind(a.id.0)
+        .bind(a.workspace_id.0)
+        .bind(a.uploader.kind.as_str())
+        .bind(a.uploader.id)
+        .bind(&a.uploader.name)
+        .bind(&a.filename)
+        .bind(&a.content_type)
+        .bind(a.size)
+        .bind(&a.key)
+        .bind(a.created_at)
+        .execute(&self.writer)
+        .await
+        .map_err(other)?;
         Ok(())
     }
 
     async fn get_attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>> {
-        let row = sqlx::query(&format!("SELECT {ATTACHMENT_COLS} FROM attachments WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(other)?;
+        let row = sqlx::query(&format!(
+            "SELECT {ATTACHMENT_COLS} FROM attachments WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)?;
         row.as_ref().map(attachment).transpose().map_err(other)
     }
 }

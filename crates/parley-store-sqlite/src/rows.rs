@@ -23,7 +23,8 @@ pub fn user(r: &SqliteRow) -> R<User> {
     })
 }
 
-pub const CHANNEL_COLS: &str = "id, workspace_id, name, widget_key, color, welcome_text, allowed_origins, created_at";
+pub const CHANNEL_COLS: &str =
+    "id, workspace_id, name, widget_key, color, welcome_text, allowed_origins, created_at";
 
 pub fn channel(r: &SqliteRow) -> R<Channel> {
     let origins: String = r.try_get("allowed_origins")?;
@@ -40,7 +41,8 @@ pub fn channel(r: &SqliteRow) -> R<Channel> {
     })
 }
 
-pub const VISITOR_COLS: &str = "id, workspace_id, channel_id, name, email, current_url, current_title, referrer, \
+pub const VISITOR_COLS: &str =
+    "id, workspace_id, channel_id, name, email, current_url, current_title, referrer, \
      user_agent, browser, os, language, ip, first_seen_at, last_seen_at";
 
 pub fn visitor(r: &SqliteRow) -> R<Visitor> {
@@ -102,7 +104,9 @@ pub fn summary(r: &SqliteRow) -> R<ConversationSummary> {
     let assignee = match r.try_get::<Option<Uuid>, _>("assignee_id")? {
         Some(id) => Some(UserRef {
             id: UserId(id),
-            name: r.try_get::<Option<String>, _>("assignee_name")?.unwrap_or_default(),
+            name: r
+                .try_get::<Option<String>, _>("assignee_name")?
+                .unwrap_or_default(),
             avatar_url: r.try_get("assignee_avatar")?,
         }),
         None => None,
@@ -126,7 +130,9 @@ pub fn summary(r: &SqliteRow) -> R<ConversationSummary> {
         status: ConversationStatus::parse(r.try_get("status")?).context("status")?,
         visitor: VisitorRef {
             id: visitor_id,
-            display_name: visitor_name.clone().unwrap_or_else(|| Visitor::default_display_name(visitor_id)),
+            display_name: visitor_name
+                .clone()
+                .unwrap_or_else(|| Visitor::default_display_name(visitor_id)),
             name: visitor_name,
             email: r.try_get("visitor_email")?,
         },
@@ -148,7 +154,9 @@ pub fn event(r: &SqliteRow) -> R<Event> {
     let assignee = match r.try_get::<Option<Uuid>, _>("assignee_id")? {
         Some(id) => Some(UserRef {
             id: UserId(id),
-            name: r.try_get::<Option<String>, _>("assignee_name")?.unwrap_or_default(),
+            name: r
+                .try_get::<Option<String>, _>("assignee_name")?
+                .unwrap_or_default(),
             avatar_url: r.try_get("assignee_avatar")?,
         }),
         None => None,

@@ -9,7 +9,9 @@ where
     Fut: Future<Output = ()>,
 {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open_file(&dir.path().join("t.db")).await.unwrap();
+    let store = SqliteStore::open_file(&dir.path().join("t.db"))
+        .await
+        .unwrap();
     test(Arc::new(store)).await;
 }
 

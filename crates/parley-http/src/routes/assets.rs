@@ -18,9 +18,15 @@ fn serve(path: &str, cache: &'static str) -> Option<Response> {
     let mime = mime_guess::from_path(path).first_or_octet_stream();
     let mut res = file.data.into_owned().into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(mime.as_ref()).ok()?);
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(mime.as_ref()).ok()?,
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     Some(res)
 }
 
@@ -40,9 +46,15 @@ fn console_index() -> Response {
     match serve("console/index.html", "no-cache") {
         Some(mut r) => {
             let h = r.headers_mut();
-            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONSOLE_CSP));
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CONSOLE_CSP),
+            );
             h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-            h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+            h.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("strict-origin-when-cross-origin"),
+            );
             r
         }
         None => not_built(),
@@ -56,8 +68,11 @@ pub async fn console_root() -> Response {
 /// Hashed build assets are cached forever; any other path is a client-side route.
 pub async fn console(Path(path): Path<String>) -> Response {
     if path.starts_with("assets/") {
-        return serve(&format!("console/{path}"), "public, max-age=31536000, immutable")
-            .unwrap_or_else(|| StatusCode::NOT_FOUND.into_response());
+        return serve(
+            &format!("console/{path}"),
+            "public, max-age=31536000, immutable",
+        )
+        .unwrap_or_else(|| StatusCode::NOT_FOUND.into_response());
     }
     match serve(&format!("console/{path}"), "public, max-age=300") {
         Some(r) if !path.is_empty() && path != "index.html" => r,
@@ -68,12 +83,21 @@ pub async fn console(Path(path): Path<String>) -> Response {
 /// The widget files are referenced by customers' pages under fixed names, so they are cached
 /// briefly and revalidated.
 pub async fn widget(Path(path): Path<String>) -> Response {
-    let mut r = match serve(&format!("widget/{path}"), "public, max-age=300, must-revalidate") {
+    let mut r = match serve(
+        &format!("widget/{path}"),
+        "public, max-age=300, must-revalidate",
+    ) {
         Some(r) => r,
         None if Dist::get("widget/loader.js").is_none() => return not_built(),
         None => return StatusCode::NOT_FOUND.into_response(),
     };
-    r.headers_mut().insert("cross-origin-resource-policy", HeaderValue::from_static("cross-origin"));
-    r.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    r.headers_mut().insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("cross-origin"),
+    );
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     r
 }

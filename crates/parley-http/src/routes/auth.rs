@@ -42,7 +42,11 @@ async fn me_for(state: &AppState, user: User, csrf: Option<String>) -> ApiResult
         .await
         .map_err(|e| ApiError::from(parley_core::ServiceError::from(e)))?
         .ok_or_else(|| ApiError::Unauthorized("workspace gone".into()))?;
-    Ok(Me { user, workspace, csrf_token: csrf })
+    Ok(Me {
+        user,
+        workspace,
+        csrf_token: csrf,
+    })
 }
 
 /// A login form posted from another site is refused (login CSRF): browsers send `Origin`.
@@ -53,25 +57,45 @@ fn same_origin(headers: &HeaderMap) -> bool {
     ) else {
         return true;
     };
-    origin.split_once("://").map(|(_, h)| h == host).unwrap_or(false)
+    origin
+        .split_once("://")
+        .map(|(_, h)| h == host)
+        .unwrap_or(false)
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = Me), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, jar: CookieJar, Json(req): Json<LoginRequest>) -> ApiResult<(CookieJar, axum::Json<Me>)> {
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<(CookieJar, axum::Json<Me>)> {
     if !same_origin(&headers) {
         return Err(ApiError::Forbidden("cross-site sign-in refused".into()));
     }
-    let LoggedIn { token, session, user } = state.parley.login(&req.email, &req.password, &ip).await?;
+    let LoggedIn {
+        token,
+        session,
+        user,
+    } = state.parley.login(&req.email, &req.password, &ip).await?;
     tracing::info!(user = %user.id, "signed in");
     let me = me_for(&state, user, Some(session.csrf_token)).await?;
     Ok((jar.add(session_cookie(&state, token)), axum::Json(me)))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
-pub async fn logout(State(state): State<AppState>, Auth(agent): Auth, jar: CookieJar) -> ApiResult<(CookieJar, StatusCode)> {
+pub async fn logout(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    jar: CookieJar,
+) -> ApiResult<(CookieJar, StatusCode)> {
     state.parley.logout(&agent).await?;
-    Ok((jar.remove(Cookie::build(SESSION_COOKIE).path("/")), StatusCode::NO_CONTENT))
+    Ok((
+        jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
+        StatusCode::NO_CONTENT,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
@@ -88,11 +112,27 @@ pub struct PasswordChange {
 
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordChange,
     responses((status = 200, body = Me), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn change_password(State(state): State<AppState>, Auth(agent): Auth, jar: CookieJar, Json(req): Json<PasswordChange>) -> ApiResult<(CookieJar, axum::Json<Me>)> {
-    let LoggedIn { token, session, user } = state.parley.change_password(&agent, &req.current_password, &req.new_password).await?;
+pub async fn change_password(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    jar: CookieJar,
+    Json(req): Json<PasswordChange>,
+) -> ApiResult<(CookieJar, axum::Json<Me>)> {
+    let LoggedIn {
+        token,
+        session,
+        user,
+    } = state
+        .parley
+        .change_password(&agent, &req.current_password, &req.new_password)
+        .await?;
     tracing::info!(user = %user.id, "password changed; other sessions revoked");
     let me = me_for(&state, user, Some(session.csrf_token)).await?;
-    let jar = if agent.session.is_some() { jar.add(session_cookie(&state, token)) } else { jar };
+    let jar = if agent.session.is_some() {
+        jar.add(session_cookie(&state, token))
+    } else {
+        jar
+    };
     Ok((jar, axum::Json(me)))
 }
 
@@ -102,7 +142,11 @@ pub struct StatusChange {
 }
 
 #[utoipa::path(put, path = "/api/v1/me/status", tag = "auth", request_body = StatusChange, responses((status = 204)))]
-pub async fn set_status(State(state): State<AppState>, Auth(agent): Auth, Json(req): Json<StatusChange>) -> ApiResult<StatusCode> {
+pub async fn set_status(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Json(req): Json<StatusChange>,
+) -> ApiResult<StatusCode> {
     state.parley.set_my_status(&agent, req.status).await?;
     Ok(StatusCode::NO_CONTENT)
 }

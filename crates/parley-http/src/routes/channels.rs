@@ -22,7 +22,10 @@ pub struct ChannelView {
 pub fn view(state: &AppState, headers: &HeaderMap, channel: Channel) -> ChannelView {
     let configured = &state.parley.config.public_url;
     let base = if configured.is_empty() {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost:8080");
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost:8080");
         let proto = headers
             .get("x-forwarded-proto")
             .and_then(|h| h.to_str().ok())
@@ -46,33 +49,72 @@ pub struct ChannelRequest {
 
 impl From<ChannelRequest> for ChannelInput {
     fn from(r: ChannelRequest) -> Self {
-        ChannelInput { name: r.name, color: r.color, welcome_text: r.welcome_text, allowed_origins: r.allowed_origins }
+        ChannelInput {
+            name: r.name,
+            color: r.color,
+            welcome_text: r.welcome_text,
+            allowed_origins: r.allowed_origins,
+        }
     }
 }
 
 #[utoipa::path(get, path = "/api/v1/channels", tag = "channels", responses((status = 200, body = Items<ChannelView>)))]
-pub async fn list(State(state): State<AppState>, Auth(agent): Auth, headers: HeaderMap) -> ApiResult<axum::Json<Items<ChannelView>>> {
-    let items = state.parley.list_channels(&agent).await?.into_iter().map(|c| view(&state, &headers, c)).collect();
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    headers: HeaderMap,
+) -> ApiResult<axum::Json<Items<ChannelView>>> {
+    let items = state
+        .parley
+        .list_channels(&agent)
+        .await?
+        .into_iter()
+        .map(|c| view(&state, &headers, c))
+        .collect();
     Ok(axum::Json(Items { items }))
 }
 
 #[utoipa::path(post, path = "/api/v1/channels", tag = "channels", request_body = ChannelRequest,
     responses((status = 201, body = ChannelView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create(State(state): State<AppState>, Auth(agent): Auth, headers: HeaderMap, Json(req): Json<ChannelRequest>) -> ApiResult<(StatusCode, axum::Json<ChannelView>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    headers: HeaderMap,
+    Json(req): Json<ChannelRequest>,
+) -> ApiResult<(StatusCode, axum::Json<ChannelView>)> {
     let c = state.parley.create_channel(&agent, req.into()).await?;
     Ok((StatusCode::CREATED, axum::Json(view(&state, &headers, c))))
 }
 
 #[utoipa::path(get, path = "/api/v1/channels/{id}", tag = "channels", params(("id" = String, Path)),
     responses((status = 200, body = ChannelView), (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, Auth(agent): Auth, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<axum::Json<ChannelView>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ChannelView>> {
     let id = parse_id(&id, "channel", ChannelId)?;
-    Ok(axum::Json(view(&state, &headers, state.parley.get_channel(&agent, id).await?)))
+    Ok(axum::Json(view(
+        &state,
+        &headers,
+        state.parley.get_channel(&agent, id).await?,
+    )))
 }
 
 #[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "channels", params(("id" = String, Path)), request_body = ChannelRequest,
     responses((status = 200, body = ChannelView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn update(State(state): State<AppState>, Auth(agent): Auth, headers: HeaderMap, Path(id): Path<String>, Json(req): Json<ChannelRequest>) -> ApiResult<axum::Json<ChannelView>> {
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(req): Json<ChannelRequest>,
+) -> ApiResult<axum::Json<ChannelView>> {
     let id = parse_id(&id, "channel", ChannelId)?;
-    Ok(axum::Json(view(&state, &headers, state.parley.update_channel(&agent, id, req.into()).await?)))
+    Ok(axum::Json(view(
+        &state,
+        &headers,
+        state.parley.update_channel(&agent, id, req.into()).await?,
+    )))
 }

@@ -33,24 +33,40 @@ fn cursor_of(c: &ConversationSummary) -> String {
 fn parse_cursor(s: &str) -> ApiResult<(Millis, ConversationId)> {
     let bad = || ApiError::BadRequest("invalid cursor".into());
     let (t, id) = s.split_once('_').ok_or_else(bad)?;
-    Ok((t.parse().map_err(|_| bad())?, ConversationId::parse(id).ok_or_else(bad)?))
+    Ok((
+        t.parse().map_err(|_| bad())?,
+        ConversationId::parse(id).ok_or_else(bad)?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", params(ListQuery),
     responses((status = 200, body = ConversationPage), (status = 400, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, Auth(agent): Auth, Query(q): Query<ListQuery>) -> ApiResult<axum::Json<ConversationPage>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<axum::Json<ConversationPage>> {
     let view = match q.view.as_deref().unwrap_or("all") {
         "mine" => View::Mine,
         "unassigned" => View::Unassigned,
         "all" => View::All,
-        other => return Err(ApiError::BadRequest(format!("unknown view '{other}' (mine, unassigned, all)"))),
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown view '{other}' (mine, unassigned, all)"
+            )))
+        }
     };
     let status = ConversationStatus::parse(q.status.as_deref().unwrap_or("open"))
         .ok_or_else(|| ApiError::BadRequest("status must be open or resolved".into()))?;
     let before = q.before.as_deref().map(parse_cursor).transpose()?;
     let limit = q.limit.unwrap_or(50).clamp(1, 100);
-    let items = state.parley.list_conversations(&agent, view, status, before, limit).await?;
-    let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(cursor_of)).flatten();
+    let items = state
+        .parley
+        .list_conversations(&agent, view, status, before, limit)
+        .await?;
+    let next_cursor = (items.len() as i64 == limit)
+        .then(|| items.last().map(cursor_of))
+        .flatten();
     Ok(axum::Json(ConversationPage { items, next_cursor }))
 }
 
@@ -62,11 +78,21 @@ pub struct ConversationDetail {
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", params(("id" = String, Path)),
     responses((status = 200, body = ConversationDetail), (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, Auth(agent): Auth, Path(id): Path<String>) -> ApiResult<axum::Json<ConversationDetail>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ConversationDetail>> {
     let id = parse_id(&id, "conversation", ConversationId)?;
     let conversation = state.parley.conversation_summary(&agent, id).await?;
-    let visitor = state.parley.conversation_visitor(&agent, &conversation).await?;
-    Ok(axum::Json(ConversationDetail { conversation, visitor }))
+    let visitor = state
+        .parley
+        .conversation_visitor(&agent, &conversation)
+        .await?;
+    Ok(axum::Json(ConversationDetail {
+        conversation,
+        visitor,
+    }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -83,19 +109,35 @@ pub struct EventPage {
 }
 
 /// Events after or before a sequence number, ascending; shared by the workspace and the widget.
-pub async fn event_page(state: &AppState, actor: &Actor, id: ConversationId, q: &EventsQuery) -> ApiResult<EventPage> {
+pub async fn event_page(
+    state: &AppState,
+    actor: &Actor,
+    id: ConversationId,
+    q: &EventsQuery,
+) -> ApiResult<EventPage> {
     match (q.after_seq, q.before_seq) {
-        (Some(_), Some(_)) => Err(ApiError::BadRequest("give after_seq or before_seq, not both".into())),
+        (Some(_), Some(_)) => Err(ApiError::BadRequest(
+            "give after_seq or before_seq, not both".into(),
+        )),
         (_, Some(before)) => {
             let limit = q.limit.unwrap_or(50).clamp(1, 200);
-            let items = state.parley.events_before(actor, id, before, limit + 1).await?;
+            let items = state
+                .parley
+                .events_before(actor, id, before, limit + 1)
+                .await?;
             let has_more = items.len() as i64 > limit;
             let skip = items.len().saturating_sub(limit as usize);
-            Ok(EventPage { items: items.into_iter().skip(skip).collect(), has_more })
+            Ok(EventPage {
+                items: items.into_iter().skip(skip).collect(),
+                has_more,
+            })
         }
         (after, None) => {
             let limit = q.limit.unwrap_or(200).clamp(1, 1000);
-            let mut items = state.parley.events_after(actor, id, after.unwrap_or(0), limit + 1).await?;
+            let mut items = state
+                .parley
+                .events_after(actor, id, after.unwrap_or(0), limit + 1)
+                .await?;
             let has_more = items.len() as i64 > limit;
             items.truncate(limit as usize);
             Ok(EventPage { items, has_more })
@@ -105,9 +147,16 @@ pub async fn event_page(state: &AppState, actor: &Actor, id: ConversationId, q: 
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/events", tag = "conversations", params(("id" = String, Path), EventsQuery),
     responses((status = 200, body = EventPage), (status = 404, body = ErrorBody)))]
-pub async fn events(State(state): State<AppState>, Auth(agent): Auth, Path(id): Path<String>, Query(q): Query<EventsQuery>) -> ApiResult<axum::Json<EventPage>> {
+pub async fn events(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Path(id): Path<String>,
+    Query(q): Query<EventsQuery>,
+) -> ApiResult<axum::Json<EventPage>> {
     let id = parse_id(&id, "conversation", ConversationId)?;
-    Ok(axum::Json(event_page(&state, &Actor::Agent(agent), id, &q).await?))
+    Ok(axum::Json(
+        event_page(&state, &Actor::Agent(agent), id, &q).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -128,18 +177,37 @@ pub struct SentMessage {
 
 pub fn parse_attachment_ids(ids: &[String]) -> ApiResult<Vec<AttachmentId>> {
     ids.iter()
-        .map(|s| AttachmentId::parse(s).ok_or_else(|| ApiError::NotFound("attachment not found".into())))
+        .map(|s| {
+            AttachmentId::parse(s).ok_or_else(|| ApiError::NotFound("attachment not found".into()))
+        })
         .collect()
 }
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "conversations", params(("id" = String, Path)), request_body = SendMessage,
     responses((status = 200, body = SentMessage), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn send(State(state): State<AppState>, Auth(agent): Auth, Path(id): Path<String>, Json(req): Json<SendMessage>) -> ApiResult<axum::Json<SentMessage>> {
+pub async fn send(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Path(id): Path<String>,
+    Json(req): Json<SendMessage>,
+) -> ApiResult<axum::Json<SentMessage>> {
     let id = parse_id(&id, "conversation", ConversationId)?;
     let ids = parse_attachment_ids(&req.attachment_ids)?;
-    let a = state.parley.send(&Actor::Agent(agent), Some(id), &req.client_id, &req.body, &ids).await?;
+    let a = state
+        .parley
+        .send(
+            &Actor::Agent(agent),
+            Some(id),
+            &req.client_id,
+            &req.body,
+            &ids,
+        )
+        .await?;
     crate::ws::count_sent(&state, &a);
-    Ok(axum::Json(SentMessage { event: a.message, duplicate: a.duplicate }))
+    Ok(axum::Json(SentMessage {
+        event: a.message,
+        duplicate: a.duplicate,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -149,7 +217,12 @@ pub struct ReadRequest {
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/read", tag = "conversations", params(("id" = String, Path)), request_body = ReadRequest,
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn read(State(state): State<AppState>, Auth(agent): Auth, Path(id): Path<String>, Json(req): Json<ReadRequest>) -> ApiResult<axum::http::StatusCode> {
+pub async fn read(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Path(id): Path<String>,
+    Json(req): Json<ReadRequest>,
+) -> ApiResult<axum::http::StatusCode> {
     let id = parse_id(&id, "conversation", ConversationId)?;
     state.parley.mark_read(&agent, id, req.seq).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
@@ -163,17 +236,31 @@ pub struct ChangeResult {
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/resolve", tag = "conversations", params(("id" = String, Path)),
     responses((status = 200, body = ChangeResult), (status = 404, body = ErrorBody)))]
-pub async fn resolve(State(state): State<AppState>, Auth(agent): Auth, Path(id): Path<String>) -> ApiResult<axum::Json<ChangeResult>> {
+pub async fn resolve(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ChangeResult>> {
     let id = parse_id(&id, "conversation", ConversationId)?;
-    let event = state.parley.set_conversation_status(&agent, id, ConversationStatus::Resolved).await?;
+    let event = state
+        .parley
+        .set_conversation_status(&agent, id, ConversationStatus::Resolved)
+        .await?;
     Ok(axum::Json(ChangeResult { event }))
 }
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/reopen", tag = "conversations", params(("id" = String, Path)),
     responses((status = 200, body = ChangeResult), (status = 404, body = ErrorBody)))]
-pub async fn reopen(State(state): State<AppState>, Auth(agent): Auth, Path(id): Path<String>) -> ApiResult<axum::Json<ChangeResult>> {
+pub async fn reopen(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ChangeResult>> {
     let id = parse_id(&id, "conversation", ConversationId)?;
-    let event = state.parley.set_conversation_status(&agent, id, ConversationStatus::Open).await?;
+    let event = state
+        .parley
+        .set_conversation_status(&agent, id, ConversationStatus::Open)
+        .await?;
     Ok(axum::Json(ChangeResult { event }))
 }
 
@@ -185,9 +272,18 @@ pub struct AssignRequest {
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/assign", tag = "conversations", params(("id" = String, Path)), request_body = AssignRequest,
     responses((status = 200, body = ChangeResult), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn assign(State(state): State<AppState>, Auth(agent): Auth, Path(id): Path<String>, Json(req): Json<AssignRequest>) -> ApiResult<axum::Json<ChangeResult>> {
+pub async fn assign(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Path(id): Path<String>,
+    Json(req): Json<AssignRequest>,
+) -> ApiResult<axum::Json<ChangeResult>> {
     let id = parse_id(&id, "conversation", ConversationId)?;
-    let assignee = req.assignee_id.as_deref().map(|s| parse_id(s, "user", UserId)).transpose()?;
+    let assignee = req
+        .assignee_id
+        .as_deref()
+        .map(|s| parse_id(s, "user", UserId))
+        .transpose()?;
     let event = state.parley.assign(&agent, id, assignee).await?;
     Ok(axum::Json(ChangeResult { event }))
 }

@@ -14,8 +14,13 @@ pub struct Items<T> {
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "people", responses((status = 200, body = Items<User>)))]
-pub async fn list_users(State(state): State<AppState>, Auth(agent): Auth) -> ApiResult<axum::Json<Items<User>>> {
-    Ok(axum::Json(Items { items: state.parley.list_users(&agent).await? }))
+pub async fn list_users(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+) -> ApiResult<axum::Json<Items<User>>> {
+    Ok(axum::Json(Items {
+        items: state.parley.list_users(&agent).await?,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -28,10 +33,22 @@ pub struct CreateUser {
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "people", request_body = CreateUser,
     responses((status = 201, body = User), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_user(State(state): State<AppState>, Auth(agent): Auth, Json(req): Json<CreateUser>) -> ApiResult<(StatusCode, axum::Json<User>)> {
+pub async fn create_user(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Json(req): Json<CreateUser>,
+) -> ApiResult<(StatusCode, axum::Json<User>)> {
     let u = state
         .parley
-        .create_user(&agent, NewUser { email: req.email, name: req.name, role: req.role, password: req.password })
+        .create_user(
+            &agent,
+            NewUser {
+                email: req.email,
+                name: req.name,
+                role: req.role,
+                password: req.password,
+            },
+        )
         .await?;
     Ok((StatusCode::CREATED, axum::Json(u)))
 }
@@ -43,19 +60,36 @@ pub struct UpdateUser {
 }
 
 pub fn parse_id<T>(raw: &str, what: &str, f: impl Fn(uuid::Uuid) -> T) -> ApiResult<T> {
-    uuid::Uuid::parse_str(raw).map(f).map_err(|_| ApiError::NotFound(format!("{what} not found")))
+    uuid::Uuid::parse_str(raw)
+        .map(f)
+        .map_err(|_| ApiError::NotFound(format!("{what} not found")))
 }
 
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "people", request_body = UpdateUser,
     params(("id" = String, Path)), responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
-pub async fn update_user(State(state): State<AppState>, Auth(agent): Auth, Path(id): Path<String>, Json(req): Json<UpdateUser>) -> ApiResult<axum::Json<User>> {
+pub async fn update_user(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Path(id): Path<String>,
+    Json(req): Json<UpdateUser>,
+) -> ApiResult<axum::Json<User>> {
     let id = parse_id(&id, "user", UserId)?;
-    Ok(axum::Json(state.parley.update_user(&agent, id, req.name.as_deref(), req.role).await?))
+    Ok(axum::Json(
+        state
+            .parley
+            .update_user(&agent, id, req.name.as_deref(), req.role)
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "people", responses((status = 200, body = Items<ApiToken>)))]
-pub async fn list_tokens(State(state): State<AppState>, Auth(agent): Auth) -> ApiResult<axum::Json<Items<ApiToken>>> {
-    Ok(axum::Json(Items { items: state.parley.list_tokens(&agent).await? }))
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+) -> ApiResult<axum::Json<Items<ApiToken>>> {
+    Ok(axum::Json(Items {
+        items: state.parley.list_tokens(&agent).await?,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -71,14 +105,25 @@ pub struct CreatedToken {
 }
 
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "people", request_body = CreateToken, responses((status = 201, body = CreatedToken)))]
-pub async fn create_token(State(state): State<AppState>, Auth(agent): Auth, Json(req): Json<CreateToken>) -> ApiResult<(StatusCode, axum::Json<CreatedToken>)> {
+pub async fn create_token(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Json(req): Json<CreateToken>,
+) -> ApiResult<(StatusCode, axum::Json<CreatedToken>)> {
     let (token, secret) = state.parley.create_token(&agent, &req.name).await?;
-    Ok((StatusCode::CREATED, axum::Json(CreatedToken { token, secret })))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedToken { token, secret }),
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "people", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn delete_token(State(state): State<AppState>, Auth(agent): Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_token(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let id = parse_id(&id, "token", TokenId)?;
     state.parley.delete_token(&agent, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -26,7 +26,10 @@ impl FromRequestParts<AppState> for VisitorAuth {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::Unauthorized("visitor token missing".into()))?;
-        let v = state.parley.authenticate_visitor(token.trim(), origin(&parts.headers)).await?;
+        let v = state
+            .parley
+            .authenticate_visitor(token.trim(), origin(&parts.headers))
+            .await?;
         Ok(VisitorAuth(v))
     }
 }
@@ -78,12 +81,19 @@ pub struct SessionResponse {
     pub agents_online: bool,
 }
 
-pub fn context(page: &PageInfo, language: Option<&str>, headers: &HeaderMap, ip: &str) -> VisitorContext {
+pub fn context(
+    page: &PageInfo,
+    language: Option<&str>,
+    headers: &HeaderMap,
+    ip: &str,
+) -> VisitorContext {
     VisitorContext::clipped(
         page.url.as_deref(),
         page.title.as_deref(),
         page.referrer.as_deref(),
-        headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()),
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
         language,
         Some(ip),
     )
@@ -91,33 +101,74 @@ pub fn context(page: &PageInfo, language: Option<&str>, headers: &HeaderMap, ip:
 
 #[utoipa::path(post, path = "/api/widget/v1/session", tag = "widget", request_body = SessionRequest,
     responses((status = 200, body = SessionResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn session(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, Json(req): Json<SessionRequest>) -> ApiResult<axum::Json<SessionResponse>> {
+pub async fn session(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Json(req): Json<SessionRequest>,
+) -> ApiResult<axum::Json<SessionResponse>> {
     let ctx = context(&req.page, req.language.as_deref(), &headers, &ip);
     let s = state
         .parley
-        .widget_session(&req.widget_key, req.visitor_token.as_deref(), ctx, origin(&headers))
+        .widget_session(
+            &req.widget_key,
+            req.visitor_token.as_deref(),
+            ctx,
+            origin(&headers),
+        )
         .await?;
     Ok(axum::Json(SessionResponse {
         visitor_token: s.visitor_token,
-        visitor: VisitorView { id: s.visitor.id.to_string(), name: s.visitor.name, email: s.visitor.email },
-        conversation: s.conversation.map(|c| ConversationState { id: c.id.to_string(), status: c.status, last_seq: c.last_seq }),
-        channel: ChannelLook { name: s.channel.name, color: s.channel.color, welcome_text: s.channel.welcome_text },
+        visitor: VisitorView {
+            id: s.visitor.id.to_string(),
+            name: s.visitor.name,
+            email: s.visitor.email,
+        },
+        conversation: s.conversation.map(|c| ConversationState {
+            id: c.id.to_string(),
+            status: c.status,
+            last_seq: c.last_seq,
+        }),
+        channel: ChannelLook {
+            name: s.channel.name,
+            color: s.channel.color,
+            welcome_text: s.channel.welcome_text,
+        },
         agents_online: s.agents_online,
     }))
 }
 
 #[utoipa::path(get, path = "/api/widget/v1/events", tag = "widget", params(EventsQuery),
     responses((status = 200, body = EventPage), (status = 401, body = ErrorBody)))]
-pub async fn events(State(state): State<AppState>, VisitorAuth(v): VisitorAuth, Query(q): Query<EventsQuery>) -> ApiResult<axum::Json<EventPage>> {
+pub async fn events(
+    State(state): State<AppState>,
+    VisitorAuth(v): VisitorAuth,
+    Query(q): Query<EventsQuery>,
+) -> ApiResult<axum::Json<EventPage>> {
     let ws = v.visitor.workspace_id;
-    let Some(c) = state.parley.store.current_conversation(ws, v.visitor.id).await.map_err(|e| ApiError::from(parley_core::ServiceError::from(e)))? else {
-        return Ok(axum::Json(EventPage { items: vec![], has_more: false }));
+    let Some(c) = state
+        .parley
+        .store
+        .current_conversation(ws, v.visitor.id)
+        .await
+        .map_err(|e| ApiError::from(parley_core::ServiceError::from(e)))?
+    else {
+        return Ok(axum::Json(EventPage {
+            items: vec![],
+            has_more: false,
+        }));
     };
-    Ok(axum::Json(event_page(&state, &Actor::Visitor(v), c.id, &q).await?))
+    Ok(axum::Json(
+        event_page(&state, &Actor::Visitor(v), c.id, &q).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/widget/v1/uploads", tag = "widget", request_body(content_type = "multipart/form-data", content = String),
     responses((status = 201, body = AttachmentRef), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
-pub async fn upload(State(state): State<AppState>, VisitorAuth(v): VisitorAuth, form: Multipart) -> ApiResult<(StatusCode, axum::Json<AttachmentRef>)> {
+pub async fn upload(
+    State(state): State<AppState>,
+    VisitorAuth(v): VisitorAuth,
+    form: Multipart,
+) -> ApiResult<(StatusCode, axum::Json<AttachmentRef>)> {
     super::files::receive(&state, &Actor::Visitor(v), form).await
 }

@@ -1,0 +1,9 @@
+//! Integration tests: the real server on a free port, driven over HTTP and WebSocket, on SQLite
+//! and (when configured, always on CI) PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod bad_input;
+mod chat;
+mod system;
