@@ -4,7 +4,8 @@ import { spawn, ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const ADMIN = { email: 'admin@example.com', password: 'e2e admin password' };
 
@@ -14,7 +15,7 @@ export interface Parley {
 }
 
 export async function startParley(): Promise<Parley> {
-  const bin = process.env.PARLEY_BIN || resolve(__dirname, '../../target/debug/parley');
+  const bin = process.env.PARLEY_BIN || fileURLToPath(new URL('../../target/debug/parley', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
   const child: ChildProcess = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir], {
     env: { ...process.env, PARLEY_ADMIN_EMAIL: ADMIN.email, PARLEY_ADMIN_PASSWORD: ADMIN.password, RUST_LOG: 'info' },
