@@ -5,5 +5,6 @@ mod helpers;
 
 mod auth;
 mod bad_input;
+mod binary;
 mod chat;
 mod system;
