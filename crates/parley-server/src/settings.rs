@@ -84,3 +84,33 @@ impl Settings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_file_is_parsed_strictly() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("parley.toml");
+        std::fs::write(&p, "listen = \"0.0.0.0:9000\"\npublic_url = \"https://chat.example.com/\"\nsession_ttl_hours = 2\n").unwrap();
+        let f = FileSettings::load(&p).unwrap();
+        assert_eq!(f.listen.as_deref(), Some("0.0.0.0:9000"));
+        assert_eq!(f.session_ttl_hours, Some(2));
+        std::fs::write(&p, "lisen = \"typo\"\n").unwrap();
+        let err = FileSettings::load(&p).unwrap_err();
+        assert!(format!("{err:#}").contains("lisen"), "{err:#}");
+    }
+
+    #[test]
+    fn defaults_and_derived_values() {
+        let s = Settings::default();
+        assert_eq!(s.listen, "127.0.0.1:8080");
+        assert_eq!(s.database_url(), "sqlite://./parley-data/parley.db");
+        let s = Settings {
+            public_url: Some("https://chat.example.com/".into()),
+            ..Settings::default()
+        };
+        assert_eq!(s.public_url(), "https://chat.example.com");
+    }
+}

@@ -1,14 +1,12 @@
 //! The PostgreSQL store, for installations that outgrow one machine. Concurrency is handled by
 //! the database: row locks (`FOR UPDATE`) around every read-modify-write of a conversation.
 
-mod rows;
-
 use anyhow::Context;
 use async_trait::async_trait;
 use parley_core::ports::*;
 use parley_core::{StoreError, StoreResult};
 use parley_domain::*;
-use rows::*;
+use parley_store_rows::*;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 use std::time::Duration;

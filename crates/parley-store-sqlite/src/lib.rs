@@ -2,14 +2,12 @@
 //! writer at a time anyway; queuing in the pool avoids SQLITE_BUSY), while a pool of read-only
 //! connections serves reads in parallel thanks to WAL mode.
 
-mod rows;
-
 use anyhow::Context;
 use async_trait::async_trait;
 use parley_core::ports::*;
 use parley_core::{StoreError, StoreResult};
 use parley_domain::*;
-use rows::*;
+use parley_store_rows::*;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::path::Path;

@@ -1,0 +1,250 @@
+//! Rows to domain records, for both SQL backends. The stores use the same column names and
+//! value types (UUIDs, Unix milliseconds as 64-bit integers, JSON as text), so one decoder per
+//! record serves SQLite and PostgreSQL. Column lists live next to their decoders so they stay
+//! in step.
+
+use anyhow::Context;
+use parley_domain::*;
+use sqlx::Row;
+use uuid::Uuid;
+
+pub type R<T> = anyhow::Result<T>;
+
+/// Typed column access, implemented for each backend's row type.
+pub trait Get {
+    fn text(&self, col: &str) -> R<String>;
+    fn opt_text(&self, col: &str) -> R<Option<String>>;
+    fn int(&self, col: &str) -> R<i64>;
+    fn opt_int(&self, col: &str) -> R<Option<i64>>;
+    fn uuid(&self, col: &str) -> R<Uuid>;
+    fn opt_uuid(&self, col: &str) -> R<Option<Uuid>>;
+}
+
+macro_rules! impl_get {
+    ($row:ty) => {
+        impl Get for $row {
+            fn text(&self, col: &str) -> R<String> {
+                Ok(self.try_get(col)?)
+            }
+            fn opt_text(&self, col: &str) -> R<Option<String>> {
+                Ok(self.try_get(col)?)
+            }
+            fn int(&self, col: &str) -> R<i64> {
+                Ok(self.try_get(col)?)
+            }
+            fn opt_int(&self, col: &str) -> R<Option<i64>> {
+                Ok(self.try_get(col)?)
+            }
+            fn uuid(&self, col: &str) -> R<Uuid> {
+                Ok(self.try_get(col)?)
+            }
+            fn opt_uuid(&self, col: &str) -> R<Option<Uuid>> {
+                Ok(self.try_get(col)?)
+            }
+        }
+    };
+}
+impl_get!(sqlx::sqlite::SqliteRow);
+impl_get!(sqlx::postgres::PgRow);
+
+pub const USER_COLS: &str = "id, workspace_id, email, name, role, status, avatar_url, created_at";
+
+pub fn user(r: &impl Get) -> R<User> {
+    Ok(User {
+        id: UserId(r.uuid("id")?),
+        workspace_id: WorkspaceId(r.uuid("workspace_id")?),
+        email: r.text("email")?,
+        name: r.text("name")?,
+        role: Role::parse(&r.text("role")?).context("role")?,
+        status: AgentStatus::parse(&r.text("status")?).context("status")?,
+        avatar_url: r.opt_text("avatar_url")?,
+        created_at: r.int("created_at")?,
+    })
+}
+
+pub const CHANNEL_COLS: &str =
+    "id, workspace_id, name, widget_key, color, welcome_text, allowed_origins, created_at";
+
+pub fn channel(r: &impl Get) -> R<Channel> {
+    let origins: String = r.text("allowed_origins")?;
+    Ok(Channel {
+        id: ChannelId(r.uuid("id")?),
+        workspace_id: WorkspaceId(r.uuid("workspace_id")?),
+        kind: "website",
+        name: r.text("name")?,
+        widget_key: r.text("widget_key")?,
+        color: r.text("color")?,
+        welcome_text: r.text("welcome_text")?,
+        allowed_origins: OriginList::from_stored(serde_json::from_str(&origins)?),
+        created_at: r.int("created_at")?,
+    })
+}
+
+pub const VISITOR_COLS: &str =
+    "id, workspace_id, channel_id, name, email, current_url, current_title, referrer, \
+     user_agent, browser, os, language, ip, first_seen_at, last_seen_at";
+
+pub fn visitor(r: &impl Get) -> R<Visitor> {
+    let id = VisitorId(r.uuid("id")?);
+    Ok(Visitor {
+        id,
+        workspace_id: WorkspaceId(r.uuid("workspace_id")?),
+        channel_id: ChannelId(r.uuid("channel_id")?),
+        name: r.opt_text("name")?,
+        email: r.opt_text("email")?,
+        display_name: r
+            .opt_text("name")?
+            .unwrap_or_else(|| Visitor::default_display_name(id)),
+        current_url: r.opt_text("current_url")?,
+        current_title: r.opt_text("current_title")?,
+        referrer: r.opt_text("referrer")?,
+        user_agent: r.opt_text("user_agent")?,
+        browser: r.opt_text("browser")?,
+        os: r.opt_text("os")?,
+        language: r.opt_text("language")?,
+        ip: r.opt_text("ip")?,
+        first_seen_at: r.int("first_seen_at")?,
+        last_seen_at: r.int("last_seen_at")?,
+    })
+}
+
+pub const CONVERSATION_COLS: &str =
+    "id, workspace_id, channel_id, visitor_id, status, assignee_id, last_seq, created_at, updated_at";
+
+pub fn conversation(r: &impl Get) -> R<Conversation> {
+    Ok(Conversation {
+        id: ConversationId(r.uuid("id")?),
+        workspace_id: WorkspaceId(r.uuid("workspace_id")?),
+        channel_id: ChannelId(r.uuid("channel_id")?),
+        visitor_id: VisitorId(r.uuid("visitor_id")?),
+        status: ConversationStatus::parse(&r.text("status")?).context("status")?,
+        assignee_id: r.opt_uuid("assignee_id")?.map(UserId),
+        last_seq: r.int("last_seq")?,
+        created_at: r.int("created_at")?,
+        updated_at: r.int("updated_at")?,
+    })
+}
+
+/// Columns of the conversation list: the conversation joined with its channel, visitor and
+/// assignee, and the viewer's unread count (bound as parameter `$2`).
+pub const SUMMARY_SELECT: &str = "SELECT c.id, c.channel_id, ch.name AS channel_name, c.status, c.visitor_id, \
+     v.name AS visitor_name, v.email AS visitor_email, c.assignee_id, u.name AS assignee_name, \
+     u.avatar_url AS assignee_avatar, c.last_seq, c.last_message_body, c.last_message_sender, \
+     c.last_message_at, c.created_at, c.updated_at, \
+     (SELECT COUNT(*) FROM events e WHERE e.conversation_id = c.id AND e.kind = 'message' \
+        AND e.sender_kind = 'visitor' AND e.seq > COALESCE((SELECT r.last_read_seq FROM conversation_reads r \
+        WHERE r.conversation_id = c.id AND r.user_id = $2), 0)) AS unread_count \
+     FROM conversations c JOIN channels ch ON ch.id = c.channel_id JOIN visitors v ON v.id = c.visitor_id \
+     LEFT JOIN users u ON u.id = c.assignee_id";
+
+pub fn summary(r: &impl Get) -> R<ConversationSummary> {
+    let visitor_id = VisitorId(r.uuid("visitor_id")?);
+    let visitor_name: Option<String> = r.opt_text("visitor_name")?;
+    let assignee = match r.opt_uuid("assignee_id")? {
+        Some(id) => Some(UserRef {
+            id: UserId(id),
+            name: r.opt_text("assignee_name")?.unwrap_or_default(),
+            avatar_url: r.opt_text("assignee_avatar")?,
+        }),
+        None => None,
+    };
+    let last_message = match (
+        r.opt_text("last_message_body")?,
+        r.opt_text("last_message_sender")?,
+        r.opt_int("last_message_at")?,
+    ) {
+        (Some(body), Some(sender), Some(at)) => Some(LastMessage {
+            body,
+            sender_kind: SenderKind::parse(&sender).context("sender")?,
+            created_at: at,
+        }),
+        _ => None,
+    };
+    Ok(ConversationSummary {
+        id: ConversationId(r.uuid("id")?),
+        channel_id: ChannelId(r.uuid("channel_id")?),
+        channel_name: r.text("channel_name")?,
+        status: ConversationStatus::parse(&r.text("status")?).context("status")?,
+        visitor: VisitorRef {
+            id: visitor_id,
+            display_name: visitor_name
+                .clone()
+                .unwrap_or_else(|| Visitor::default_display_name(visitor_id)),
+            name: visitor_name,
+            email: r.opt_text("visitor_email")?,
+        },
+        assignee,
+        last_seq: r.int("last_seq")?,
+        unread_count: r.int("unread_count")?,
+        last_message,
+        created_at: r.int("created_at")?,
+        updated_at: r.int("updated_at")?,
+    })
+}
+
+pub const EVENT_COLS: &str = "id, workspace_id, conversation_id, seq, kind, sender_kind, sender_id, sender_name, \
+     sender_avatar, client_id, body, attachments, status, assignee_id, assignee_name, assignee_avatar, created_at";
+
+pub fn event(r: &impl Get) -> R<Event> {
+    let attachments: String = r.text("attachments")?;
+    let status: Option<String> = r.opt_text("status")?;
+    let assignee = match r.opt_uuid("assignee_id")? {
+        Some(id) => Some(UserRef {
+            id: UserId(id),
+            name: r.opt_text("assignee_name")?.unwrap_or_default(),
+            avatar_url: r.opt_text("assignee_avatar")?,
+        }),
+        None => None,
+    };
+    Ok(Event {
+        id: EventId(r.uuid("id")?),
+        workspace_id: WorkspaceId(r.uuid("workspace_id")?),
+        conversation_id: ConversationId(r.uuid("conversation_id")?),
+        seq: r.int("seq")?,
+        kind: EventKind::parse(&r.text("kind")?).context("kind")?,
+        created_at: r.int("created_at")?,
+        sender: Sender {
+            kind: SenderKind::parse(&r.text("sender_kind")?).context("sender kind")?,
+            id: r.opt_uuid("sender_id")?,
+            name: r.opt_text("sender_name")?,
+            avatar_url: r.opt_text("sender_avatar")?,
+        },
+        client_id: r.opt_text("client_id")?,
+        body: r.opt_text("body")?,
+        attachments: serde_json::from_str(&attachments)?,
+        status: status.as_deref().and_then(ConversationStatus::parse),
+        assignee,
+    })
+}
+
+pub const ATTACHMENT_COLS: &str =
+    "id, workspace_id, uploader_kind, uploader_id, uploader_name, filename, content_type, size, key, created_at";
+
+pub fn attachment(r: &impl Get) -> R<Attachment> {
+    Ok(Attachment {
+        id: AttachmentId(r.uuid("id")?),
+        workspace_id: WorkspaceId(r.uuid("workspace_id")?),
+        uploader: Sender {
+            kind: SenderKind::parse(&r.text("uploader_kind")?).context("uploader kind")?,
+            id: r.opt_uuid("uploader_id")?,
+            name: r.opt_text("uploader_name")?,
+            avatar_url: None,
+        },
+        filename: r.text("filename")?,
+        content_type: r.text("content_type")?,
+        size: r.int("size")?,
+        key: r.text("key")?,
+        created_at: r.int("created_at")?,
+    })
+}
+
+pub const TOKEN_COLS: &str = "id, name, created_at, last_used_at";
+
+pub fn token(r: &impl Get) -> R<ApiToken> {
+    Ok(ApiToken {
+        id: TokenId(r.uuid("id")?),
+        name: r.text("name")?,
+        created_at: r.int("created_at")?,
+        last_used_at: r.opt_int("last_used_at")?,
+    })
+}
