@@ -4,6 +4,7 @@
 mod ids;
 mod model;
 mod origin;
+pub mod routing;
 mod uploads;
 mod useragent;
 mod values;
