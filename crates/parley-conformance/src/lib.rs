@@ -2,6 +2,8 @@
 //! suite with `conformance_tests!(make_store)`, so SQLite and PostgreSQL run the same checks.
 
 pub mod pg;
+mod routing;
+pub use routing::*;
 
 use parley_core::ports::*;
 use parley_core::StoreError;
@@ -22,6 +24,10 @@ macro_rules! conformance_tests {
             conversation_list_views_unread_and_cursor,
             concurrent_appends_stay_gapless_and_exactly_once,
             api_tokens_and_attachments,
+            groups_are_scoped_and_keep_their_members,
+            routing_assigns_within_capacity_queues_and_backfills,
+            routing_replaces_an_assignee_and_explains_itself,
+            concurrent_routing_never_exceeds_capacity,
         );
     };
     (@each $with_store:path, $($name:ident),* $(,)?) => {$(
@@ -48,6 +54,8 @@ pub fn user(ws: WorkspaceId, email: &str, role: Role) -> User {
         role,
         status: AgentStatus::Online,
         avatar_url: None,
+        capacity: 5,
+        skills: vec![],
         created_at: now_millis(),
     }
 }
@@ -74,6 +82,7 @@ pub async fn fixture(s: &DynStore, tag: &str) -> Fixture {
         color: "#123456".into(),
         welcome_text: "hi".into(),
         allowed_origins: OriginList::parse(&["https://a.test"]).unwrap(),
+        group_id: None,
         created_at: now_millis(),
     };
     s.create_channel(&channel).await.unwrap();
@@ -142,6 +151,7 @@ fn current(v: &Visitor) -> Target {
     Target::VisitorCurrent {
         channel_id: v.channel_id,
         visitor_id: v.id,
+        group_id: None,
     }
 }
 
@@ -166,15 +176,35 @@ pub async fn users_are_scoped_to_their_workspace(s: DynStore) {
     assert_eq!(creds.user.id, a.admin.id);
     assert_eq!(creds.password_hash, "hash");
     assert!(s
-        .update_user(b.ws.id, a.admin.id, Some("x".into()), None)
+        .update_user(
+            b.ws.id,
+            a.admin.id,
+            &UserPatch {
+                name: Some("x".into()),
+                ..Default::default()
+            }
+        )
         .await
         .unwrap()
         .is_none());
     let u = s
-        .update_user(a.ws.id, a.admin.id, None, Some(Role::Supervisor))
+        .update_user(
+            a.ws.id,
+            a.admin.id,
+            &UserPatch {
+                role: Some(Role::Supervisor),
+                capacity: Some(2),
+                skills: Some(vec!["billing".into()]),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap()
         .unwrap();
+    assert_eq!(
+        (u.capacity, u.skills.clone()),
+        (2, vec!["billing".to_string()])
+    );
     assert_eq!(
         (u.role, u.name.as_str()),
         (Role::Supervisor, a.admin.name.as_str())
@@ -256,6 +286,7 @@ pub async fn channels_and_visitors_are_scoped(s: DynStore) {
         color: None,
         welcome_text: None,
         allowed_origins: Some(OriginList::default()),
+        group_id: None,
     };
     assert!(s
         .update_channel(b.ws.id, a.channel.id, &patch)

@@ -54,6 +54,11 @@ pub enum BusMessage {
         user_id: UserId,
         status: &'static str,
     },
+    /// A visitor's place in the queue; `None` once they are out of it.
+    QueuePosition {
+        conversation_id: ConversationId,
+        position: Option<usize>,
+    },
 }
 
 #[derive(Debug, Clone)]

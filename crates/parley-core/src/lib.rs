@@ -9,8 +9,10 @@ pub mod files;
 pub mod ports;
 pub mod presence;
 pub mod rate_limit;
+pub mod routing;
 pub mod secrets;
 pub mod service;
+pub mod service_routing;
 
 pub use error::{ServiceError, ServiceResult, StoreError, StoreResult};
 pub use service::{Actor, Config, Parley};

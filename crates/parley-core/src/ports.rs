@@ -37,9 +37,11 @@ pub struct ConversationQuery {
 #[derive(Debug, Clone, Copy)]
 pub enum Target {
     Conversation(ConversationId),
+    /// A new conversation starts in the channel's group, if it has one.
     VisitorCurrent {
         channel_id: ChannelId,
         visitor_id: VisitorId,
+        group_id: Option<GroupId>,
     },
 }
 
@@ -71,7 +73,7 @@ pub fn changes(conv: &Conversation, e: &NewEvent) -> bool {
     match e.kind {
         EventKind::Status => e.status != Some(conv.status),
         EventKind::Assignment => e.assignee.as_ref().map(|a| a.id) != conv.assignee_id,
-        EventKind::Message => true,
+        EventKind::Message | EventKind::Queued => true,
     }
 }
 
@@ -80,9 +82,30 @@ pub fn apply(conv: &mut Conversation, e: &Event) {
     conv.last_seq = e.seq;
     conv.updated_at = e.created_at;
     match e.kind {
-        EventKind::Status => conv.status = e.status.unwrap_or(conv.status),
-        EventKind::Assignment => conv.assignee_id = e.assignee.as_ref().map(|a| a.id),
-        EventKind::Message => {}
+        EventKind::Status => {
+            conv.status = e.status.unwrap_or(conv.status);
+            if conv.status == ConversationStatus::Resolved {
+                conv.queued_at = None;
+                conv.awaiting_reply_since = None;
+            }
+        }
+        EventKind::Assignment => {
+            conv.assignee_id = e.assignee.as_ref().map(|a| a.id);
+            // A new assignee owes a reply; an assigned conversation no longer waits.
+            conv.awaiting_reply_since = conv.assignee_id.map(|_| e.created_at);
+            if conv.assignee_id.is_some() {
+                conv.queued_at = None;
+            }
+        }
+        EventKind::Queued => conv.queued_at = conv.queued_at.or(Some(e.created_at)),
+        EventKind::Message => {
+            if e.sender.kind == SenderKind::Agent
+                && e.sender.id.is_some()
+                && e.sender.id == conv.assignee_id.map(|u| u.0)
+            {
+                conv.awaiting_reply_since = None;
+            }
+        }
     }
 }
 
@@ -97,13 +120,43 @@ pub struct Appended {
     pub created_conversation: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ChannelPatch {
     pub name: Option<String>,
     pub color: Option<String>,
     pub welcome_text: Option<String>,
     pub allowed_origins: Option<OriginList>,
+    /// `Some(None)` removes the group (manual assignment).
+    pub group_id: Option<Option<GroupId>>,
 }
+
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub capacity: Option<u32>,
+    pub skills: Option<Vec<String>>,
+}
+
+/// A conversation waiting in a group's queue, in queue order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueEntry {
+    pub conversation_id: ConversationId,
+    pub visitor_id: VisitorId,
+    pub priority: i32,
+    pub queued_at: Millis,
+}
+
+/// A conversation whose assignee has not replied in time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overdue {
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: ConversationId,
+    pub assignee: UserId,
+    pub timeout_secs: i64,
+}
+
+pub use crate::routing::{RouteContext, Routed};
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -126,8 +179,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         ws: WorkspaceId,
         id: UserId,
-        name: Option<String>,
-        role: Option<Role>,
+        patch: &UserPatch,
     ) -> StoreResult<Option<User>>;
     async fn set_user_status(
         &self,
@@ -250,6 +302,39 @@ pub trait Store: Send + Sync + 'static {
         user: UserId,
         seq: i64,
     ) -> StoreResult<()>;
+
+    // Routing
+    async fn create_group(&self, g: &Group) -> StoreResult<()>;
+    /// Replaces name, policy, tier and timeouts (members are set separately).
+    async fn update_group(&self, g: &Group) -> StoreResult<bool>;
+    async fn get_group(&self, ws: WorkspaceId, id: GroupId) -> StoreResult<Option<Group>>;
+    async fn list_groups(&self, ws: WorkspaceId) -> StoreResult<Vec<Group>>;
+    /// Replaces the members; users outside the workspace are ignored.
+    async fn set_group_members(
+        &self,
+        ws: WorkspaceId,
+        id: GroupId,
+        members: &[(UserId, i32)],
+    ) -> StoreResult<()>;
+    async fn groups_of(&self, ws: WorkspaceId, user: UserId) -> StoreResult<Vec<GroupId>>;
+    /// Routes one conversation in one transaction (see [`crate::routing::plan`]): the
+    /// conversation row and the group members' rows are locked while loads are counted, so
+    /// concurrent routing on any number of nodes never exceeds an agent's capacity.
+    async fn route(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        ctx: &RouteContext,
+        now: Millis,
+    ) -> StoreResult<Routed>;
+    async fn queue(&self, ws: WorkspaceId, group: GroupId) -> StoreResult<Vec<QueueEntry>>;
+    /// Open conversations whose assignee has not replied within the group's reply timeout.
+    async fn overdue_replies(&self, now: Millis) -> StoreResult<Vec<Overdue>>;
+    async fn assigned_open(
+        &self,
+        ws: WorkspaceId,
+        user: UserId,
+    ) -> StoreResult<Vec<ConversationId>>;
 
     // Attachments
     async fn create_attachment(&self, a: &Attachment) -> StoreResult<()>;

@@ -3,11 +3,15 @@
 //! the same interface on a shared store with expiry.
 
 use dashmap::DashMap;
-use parley_domain::{AgentStatus, UserId, WorkspaceId};
+use parley_domain::routing::Availability;
+use parley_domain::{now_millis, AgentStatus, Millis, UserId, WorkspaceId};
+use std::collections::HashMap;
 
 #[derive(Default)]
 pub struct Presence {
     agents: DashMap<(WorkspaceId, UserId), (usize, AgentStatus)>,
+    /// When an agent's last socket closed, until their conversations have been handed on.
+    offline_since: DashMap<(WorkspaceId, UserId), Millis>,
 }
 
 /// What a change did to the workspace, so the caller can tell the right listeners.
@@ -18,10 +22,45 @@ pub struct PresenceChange {
 }
 
 impl Presence {
+    /// Whether a visitor can expect an answer: someone is signed in and not away.
     pub fn agents_online(&self, ws: WorkspaceId) -> bool {
         self.agents
             .iter()
-            .any(|e| e.key().0 == ws && e.value().0 > 0 && e.value().1 == AgentStatus::Online)
+            .any(|e| e.key().0 == ws && e.value().0 > 0 && e.value().1 != AgentStatus::Away)
+    }
+
+    /// What routing may count on, per connected agent of the workspace.
+    pub fn availability(&self, ws: WorkspaceId) -> HashMap<UserId, Availability> {
+        self.agents
+            .iter()
+            .filter(|e| e.key().0 == ws && e.value().0 > 0)
+            .map(|e| {
+                let a = match e.value().1 {
+                    AgentStatus::Online => Availability::Online,
+                    AgentStatus::Busy => Availability::Busy,
+                    AgentStatus::Away => Availability::Away,
+                };
+                (e.key().1, a)
+            })
+            .collect()
+    }
+
+    /// Agents offline for longer than `grace_ms`; each is reported once.
+    pub fn take_offline_longer_than(&self, grace_ms: i64) -> Vec<(WorkspaceId, UserId)> {
+        let cutoff = now_millis() - grace_ms;
+        let gone: Vec<_> = self
+            .offline_since
+            .iter()
+            .filter(|e| *e.value() <= cutoff)
+            .map(|e| *e.key())
+            .collect();
+        gone.into_iter()
+            .filter(|k| {
+                self.offline_since
+                    .remove_if(k, |_, t| *t <= cutoff)
+                    .is_some()
+            })
+            .collect()
     }
 
     /// The status a colleague sees: offline without sockets.
@@ -56,6 +95,7 @@ impl Presence {
     }
 
     pub fn connect(&self, ws: WorkspaceId, user: UserId, status: AgentStatus) -> PresenceChange {
+        self.offline_since.remove(&(ws, user));
         self.change(ws, user, |e| {
             e.0 += 1;
             e.1 = status;
@@ -63,7 +103,11 @@ impl Presence {
     }
 
     pub fn disconnect(&self, ws: WorkspaceId, user: UserId) -> PresenceChange {
-        self.change(ws, user, |e| e.0 = e.0.saturating_sub(1))
+        let change = self.change(ws, user, |e| e.0 = e.0.saturating_sub(1));
+        if change.user_status == Some("offline") {
+            self.offline_since.insert((ws, user), now_millis());
+        }
+        change
     }
 
     pub fn set_status(&self, ws: WorkspaceId, user: UserId, status: AgentStatus) -> PresenceChange {
@@ -102,6 +146,11 @@ mod tests {
             p.connect(w, a, AgentStatus::Online).agents_online_changed,
             false
         );
+        assert!(
+            !p.set_status(w, a, AgentStatus::Busy).agents_online_changed,
+            "busy agents still answer"
+        );
+        assert_eq!(p.availability(w)[&a], Availability::Busy);
         assert!(p.set_status(w, a, AgentStatus::Away).agents_online_changed);
         assert!(!p.agents_online(w));
         p.set_status(w, a, AgentStatus::Online);
@@ -110,6 +159,15 @@ mod tests {
         let c = p.disconnect(w, a);
         assert_eq!(c.user_status, Some("offline"));
         assert!(!p.agents_online(w));
+        assert!(p.availability(w).is_empty());
+        assert_eq!(p.take_offline_longer_than(0), vec![(w, a)]);
+        assert!(p.take_offline_longer_than(0).is_empty(), "reported once");
+        p.connect(w, a, AgentStatus::Online);
+        p.disconnect(w, a);
+        assert!(
+            p.take_offline_longer_than(60_000).is_empty(),
+            "still within the grace period"
+        );
         assert!(!p.agents_online(WorkspaceId::new()));
     }
 }

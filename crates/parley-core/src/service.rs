@@ -7,6 +7,7 @@ use crate::files::Files;
 use crate::ports::*;
 use crate::presence::{Presence, PresenceChange};
 use crate::rate_limit::FailureLimiter;
+use crate::routing::RouteContext;
 use crate::secrets;
 use crate::{ServiceError, ServiceResult};
 use parley_domain::*;
@@ -109,6 +110,17 @@ pub struct ChannelInput {
     pub color: Option<String>,
     pub welcome_text: Option<String>,
     pub allowed_origins: Option<Vec<String>>,
+    /// `Some(None)` switches routing off for the channel.
+    pub group_id: Option<Option<GroupId>>,
+}
+
+/// Changes an admin makes to a person.
+#[derive(Default)]
+pub struct UserChange {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub capacity: Option<u32>,
+    pub skills: Option<Vec<String>>,
 }
 
 const DEFAULT_COLOR: &str = "#1f6feb";
@@ -213,6 +225,8 @@ impl Parley {
             role: input.role,
             status: AgentStatus::Online,
             avatar_url: None,
+            capacity: 5,
+            skills: vec![],
             created_at: now_millis(),
         };
         let hash = hash_password(pw.expose().to_owned()).await?;
@@ -344,7 +358,11 @@ impl Parley {
             .set_user_status(u.workspace_id, u.id, status)
             .await?;
         let change = self.presence.set_status(u.workspace_id, u.id, status);
+        let now_online = change.user_status == Some("online");
         self.announce_presence(u.workspace_id, u.id, change);
+        if now_online {
+            self.backfill_for(u.workspace_id, u.id).await;
+        }
         Ok(())
     }
 
@@ -357,7 +375,12 @@ impl Parley {
             .map(|u| u.status)
             .unwrap_or(user.status);
         let change = self.presence.connect(user.workspace_id, user.id, status);
+        let now_online = change.user_status == Some("online");
         self.announce_presence(user.workspace_id, user.id, change);
+        if now_online {
+            // Someone with room arrived: the queue can move.
+            self.backfill_for(user.workspace_id, user.id).await;
+        }
         Ok(())
     }
 
@@ -450,22 +473,41 @@ impl Parley {
         &self,
         agent: &Agent,
         id: UserId,
-        name: Option<&str>,
-        role: Option<Role>,
+        change: UserChange,
     ) -> ServiceResult<User> {
         require_admin(agent)?;
-        let name = name
+        let name = change
+            .name
+            .as_deref()
             .map(|n| Label::parse(n, "name").map(Label::into_string))
             .transpose()?;
-        if id == agent.user.id && role.is_some_and(|r| r != Role::Admin) {
+        if id == agent.user.id && change.role.is_some_and(|r| r != Role::Admin) {
             return Err(ServiceError::Invalid(
                 "you cannot remove your own admin role".into(),
             ));
         }
-        self.store
-            .update_user(agent.user.workspace_id, id, name, role)
+        if change.capacity.is_some_and(|c| c > 100) {
+            return Err(ServiceError::Invalid(
+                "capacity must be between 0 and 100".into(),
+            ));
+        }
+        let skills = change.skills.as_deref().map(parse_skills).transpose()?;
+        let patch = UserPatch {
+            name,
+            role: change.role,
+            capacity: change.capacity,
+            skills,
+        };
+        let user = self
+            .store
+            .update_user(agent.user.workspace_id, id, &patch)
             .await?
-            .ok_or(ServiceError::NotFound("user"))
+            .ok_or(ServiceError::NotFound("user"))?;
+        if patch.capacity.is_some() || patch.skills.is_some() {
+            // More room or new skills may let queued conversations through.
+            self.backfill_for(user.workspace_id, user.id).await;
+        }
+        Ok(user)
     }
 
     // ----- channels -----------------------------------------------------------------------------
@@ -487,7 +529,7 @@ impl Parley {
         input: ChannelInput,
     ) -> ServiceResult<Channel> {
         require_admin(agent)?;
-        let patch = channel_patch(input)?;
+        let patch = channel_patch(self.store.as_ref(), agent.user.workspace_id, input).await?;
         let c = Channel {
             id: ChannelId::new(),
             workspace_id: agent.user.workspace_id,
@@ -499,6 +541,7 @@ impl Parley {
             color: patch.color.unwrap_or_else(|| DEFAULT_COLOR.into()),
             welcome_text: patch.welcome_text.unwrap_or_default(),
             allowed_origins: patch.allowed_origins.unwrap_or_default(),
+            group_id: patch.group_id.flatten(),
             created_at: now_millis(),
         };
         self.store.create_channel(&c).await?;
@@ -512,7 +555,7 @@ impl Parley {
         input: ChannelInput,
     ) -> ServiceResult<Channel> {
         require_admin(agent)?;
-        let patch = channel_patch(input)?;
+        let patch = channel_patch(self.store.as_ref(), agent.user.workspace_id, input).await?;
         self.store
             .update_channel(agent.user.workspace_id, id, &patch)
             .await?
@@ -788,6 +831,7 @@ impl Parley {
                 Target::VisitorCurrent {
                     channel_id: v.channel.id,
                     visitor_id: v.visitor.id,
+                    group_id: v.channel.group_id,
                 },
                 MessageEffects {
                     reopen: true,
@@ -831,6 +875,12 @@ impl Parley {
                 &appended.events,
                 appended.created_conversation,
             );
+            // A new (or reopened, unassigned) conversation goes to routing.
+            let c = &appended.conversation;
+            if c.assignee_id.is_none() && c.queued_at.is_none() && c.group_id.is_some() {
+                self.route_conversation(c.workspace_id, c.id, RouteContext::default())
+                    .await;
+            }
         }
         Ok(appended)
     }
@@ -915,13 +965,14 @@ impl Parley {
         {
             Some((event, conv)) => {
                 self.publish_events(&conv, std::slice::from_ref(&event), false);
+                self.after_change(&conv, &event, change.kind).await;
                 Ok(Some(event))
             }
             None => Ok(None),
         }
     }
 
-    fn publish_events(&self, conv: &Conversation, events: &[Event], created: bool) {
+    pub(crate) fn publish_events(&self, conv: &Conversation, events: &[Event], created: bool) {
         for e in events {
             self.bus
                 .publish(Topic::Conversation(conv.id), BusMessage::Event(e.clone()));
@@ -1070,7 +1121,17 @@ fn require_admin(agent: &Agent) -> ServiceResult<()> {
     }
 }
 
-fn channel_patch(input: ChannelInput) -> ServiceResult<ChannelPatch> {
+async fn channel_patch(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    input: ChannelInput,
+) -> ServiceResult<ChannelPatch> {
+    if let Some(Some(g)) = input.group_id {
+        store
+            .get_group(ws, g)
+            .await?
+            .ok_or(ServiceError::NotFound("group"))?;
+    }
     let welcome_text = match input.welcome_text {
         Some(w) if w.chars().count() > MAX_WELCOME_CHARS => {
             return Err(ServiceError::Invalid(format!(
@@ -1091,5 +1152,6 @@ fn channel_patch(input: ChannelInput) -> ServiceResult<ChannelPatch> {
             .allowed_origins
             .map(|o| OriginList::parse(&o))
             .transpose()?,
+        group_id: input.group_id,
     })
 }

@@ -31,4 +31,5 @@ id_type!(
     EventId,
     AttachmentId,
     TokenId,
+    GroupId,
 );

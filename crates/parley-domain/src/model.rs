@@ -28,6 +28,9 @@ pub struct User {
     pub role: Role,
     pub status: AgentStatus,
     pub avatar_url: Option<String>,
+    /// Most conversations at once (最大接待数).
+    pub capacity: u32,
+    pub skills: Vec<String>,
     #[serde(serialize_with = "ts")]
     #[schema(value_type = String)]
     pub created_at: Millis,
@@ -68,6 +71,9 @@ pub struct Channel {
     pub widget_key: String,
     pub color: String,
     pub welcome_text: String,
+    /// Conversations from this channel are routed to this group; none means agents pick them
+    /// from the unassigned list.
+    pub group_id: Option<GroupId>,
     #[schema(value_type = Vec<String>)]
     #[serde(serialize_with = "origins")]
     pub allowed_origins: OriginList,
@@ -164,6 +170,13 @@ pub struct Conversation {
     pub visitor_id: VisitorId,
     pub status: ConversationStatus,
     pub assignee_id: Option<UserId>,
+    pub group_id: Option<GroupId>,
+    /// Higher waits less in the queue (VIP).
+    pub priority: i32,
+    /// Set while waiting in the queue.
+    pub queued_at: Option<Millis>,
+    /// Set on assignment until the assignee first replies.
+    pub awaiting_reply_since: Option<Millis>,
     pub last_seq: i64,
     pub created_at: Millis,
     pub updated_at: Millis,
@@ -195,6 +208,11 @@ pub struct ConversationSummary {
     pub status: ConversationStatus,
     pub visitor: VisitorRef,
     pub assignee: Option<UserRef>,
+    pub group_id: Option<GroupId>,
+    /// When it started waiting, while it is in the queue.
+    #[schema(value_type = Option<String>)]
+    #[serde(serialize_with = "opt_ts")]
+    pub queued_at: Option<Millis>,
     pub last_seq: i64,
     pub unread_count: i64,
     pub last_message: Option<LastMessage>,
@@ -301,6 +319,8 @@ pub struct Event {
     pub attachments: Vec<AttachmentRef>,
     pub status: Option<ConversationStatus>,
     pub assignee: Option<UserRef>,
+    /// Why (routing decisions) or a colleague's note (transfers).
+    pub note: Option<String>,
 }
 
 /// An event before the store gives it an id and a sequence number.
@@ -313,6 +333,7 @@ pub struct NewEvent {
     pub attachments: Vec<AttachmentRef>,
     pub status: Option<ConversationStatus>,
     pub assignee: Option<UserRef>,
+    pub note: Option<String>,
 }
 
 impl NewEvent {
@@ -330,6 +351,7 @@ impl NewEvent {
             attachments,
             status: None,
             assignee: None,
+            note: None,
         }
     }
     pub fn status(sender: Sender, status: ConversationStatus) -> Self {
@@ -341,6 +363,7 @@ impl NewEvent {
             attachments: vec![],
             status: Some(status),
             assignee: None,
+            note: None,
         }
     }
     pub fn assignment(sender: Sender, assignee: Option<UserRef>) -> Self {
@@ -352,8 +375,57 @@ impl NewEvent {
             attachments: vec![],
             status: None,
             assignee,
+            note: None,
         }
     }
+}
+
+impl NewEvent {
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+    pub fn queued(sender: Sender, why: String) -> Self {
+        NewEvent {
+            kind: EventKind::Queued,
+            sender,
+            client_id: None,
+            body: None,
+            attachments: vec![],
+            status: None,
+            assignee: None,
+            note: Some(why),
+        }
+    }
+}
+
+/// A team of agents that conversations are routed to (售前, 售后, 技术支持 …).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Group {
+    pub id: GroupId,
+    #[serde(skip)]
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    /// Routing steps applied in order.
+    pub policy: Vec<crate::routing::Step>,
+    /// 1 = first line, 2 = second line …
+    pub tier: i32,
+    /// Reassign when the assigned agent has not replied within this many seconds.
+    pub reply_timeout_secs: Option<i64>,
+    /// Offer to leave a message after waiting this long in the queue.
+    pub queue_timeout_secs: Option<i64>,
+    pub members: Vec<GroupMember>,
+    #[serde(serialize_with = "ts")]
+    #[schema(value_type = String)]
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct GroupMember {
+    pub user_id: UserId,
+    pub name: String,
+    /// 1 is served first.
+    pub priority: i32,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

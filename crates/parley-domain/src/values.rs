@@ -165,6 +165,8 @@ impl Role {
 #[serde(rename_all = "lowercase")]
 pub enum AgentStatus {
     Online,
+    /// Keeps their conversations, takes no new ones.
+    Busy,
     Away,
 }
 
@@ -172,12 +174,14 @@ impl AgentStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             AgentStatus::Online => "online",
+            AgentStatus::Busy => "busy",
             AgentStatus::Away => "away",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "online" => Some(AgentStatus::Online),
+            "busy" => Some(AgentStatus::Busy),
             "away" => Some(AgentStatus::Away),
             _ => None,
         }
@@ -239,6 +243,8 @@ pub enum EventKind {
     Message,
     Status,
     Assignment,
+    /// The conversation started waiting for an agent (the note says why).
+    Queued,
 }
 
 impl EventKind {
@@ -247,6 +253,7 @@ impl EventKind {
             EventKind::Message => "message",
             EventKind::Status => "status",
             EventKind::Assignment => "assignment",
+            EventKind::Queued => "queued",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -254,9 +261,34 @@ impl EventKind {
             "message" => Some(Self::Message),
             "status" => Some(Self::Status),
             "assignment" => Some(Self::Assignment),
+            "queued" => Some(Self::Queued),
             _ => None,
         }
     }
+}
+
+/// Skill tags of an agent (技能标签): trimmed, lower-cased, de-duplicated, at most 30 of at
+/// most 40 characters each.
+pub fn parse_skills<S: AsRef<str>>(raw: &[S]) -> Result<Vec<String>, Invalid> {
+    let mut out: Vec<String> = Vec::new();
+    for s in raw {
+        let s = s.as_ref().trim().to_lowercase();
+        if s.is_empty() {
+            continue;
+        }
+        if s.chars().count() > 40 || s.chars().any(|c| c.is_control() || c == ',') {
+            return Err(Invalid::new(
+                "a skill is at most 40 characters, without commas",
+            ));
+        }
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    if out.len() > 30 {
+        return Err(Invalid::new("at most 30 skills"));
+    }
+    Ok(out)
 }
 
 /// The client's idempotency key for a message: 1 to 64 characters of `[A-Za-z0-9_-]`.

@@ -11,6 +11,7 @@ use axum_extra::extract::CookieJar;
 use parley_core::service::Agent;
 use parley_core::{secrets, ServiceError};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use std::net::SocketAddr;
 
 pub const SESSION_COOKIE: &str = "parley_session";
@@ -131,4 +132,14 @@ pub fn origin(parts_headers: &axum::http::HeaderMap) -> Option<&str> {
     parts_headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
+}
+
+/// For PATCH fields where "absent" (keep) and `null` (clear) differ: absent stays `None` via
+/// `#[serde(default)]`, `null` becomes `Some(None)`.
+pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }

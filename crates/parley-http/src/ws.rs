@@ -322,6 +322,14 @@ impl Conn {
             .await
         {
             ok = ok && self.send(json!({"type": "conversation", "conversation": {"id": c.id, "status": c.status, "last_seq": c.last_seq}})).await;
+            if let Some(position) = self.state.parley.queue_position(ws, &c).await {
+                ok = ok
+                    && self
+                        .send(
+                            json!({"type": "queue", "conversation_id": c.id, "position": position}),
+                        )
+                        .await;
+            }
         }
         if ok {
             self.run(Actor::Visitor(v)).await;
@@ -693,6 +701,15 @@ impl Conn {
             (BusMessage::AgentsOnline(online), Actor::Visitor(_)) => {
                 Some(json!({"type": "presence", "agents_online": online}))
             }
+            (
+                BusMessage::QueuePosition {
+                    conversation_id,
+                    position,
+                },
+                Actor::Visitor(_),
+            ) => Some(
+                json!({"type": "queue", "conversation_id": conversation_id, "position": position}),
+            ),
             (
                 BusMessage::VisitorConversation {
                     conversation_id,

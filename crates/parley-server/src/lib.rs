@@ -138,6 +138,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         shutdown: shutdown.clone(),
     };
     tracing::info!(%addr, backend = parley.store.backend(), "parley listening on http://{addr}");
+    let jobs = parley.clone();
+    let (every, grace, stop) = (
+        settings.jobs_interval,
+        settings.offline_grace,
+        shutdown.clone(),
+    );
+    tokio::spawn(async move { jobs.run_jobs(every, grace, stop).await });
     let task = tokio::spawn(parley_http::serve(listener, state));
     Ok(Running {
         addr,

@@ -18,6 +18,10 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     pub heartbeat_interval: Duration,
     pub idle_timeout: Duration,
+    /// How often the routing jobs (reply timeouts, offline agents) run.
+    pub jobs_interval: Duration,
+    /// How long an agent may be disconnected before their conversations are handed on.
+    pub offline_grace: Duration,
 }
 
 impl Default for Settings {
@@ -32,6 +36,8 @@ impl Default for Settings {
             trust_forwarded_for: false,
             heartbeat_interval: Duration::from_secs(25),
             idle_timeout: Duration::from_secs(60),
+            jobs_interval: Duration::from_secs(1),
+            offline_grace: parley_core::service_routing::OFFLINE_GRACE,
         }
     }
 }

@@ -13,7 +13,7 @@ CREATE TABLE users (
     email          TEXT NOT NULL UNIQUE,
     name           TEXT NOT NULL,
     role           TEXT NOT NULL CHECK (role IN ('admin', 'supervisor', 'agent')),
-    status         TEXT NOT NULL CHECK (status IN ('online', 'away')),
+    status         TEXT NOT NULL CHECK (status IN ('online', 'busy', 'away')),
     avatar_url     TEXT,
     password_hash  TEXT NOT NULL,
     created_at     BIGINT NOT NULL

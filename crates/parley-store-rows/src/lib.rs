@@ -47,7 +47,8 @@ macro_rules! impl_get {
 impl_get!(sqlx::sqlite::SqliteRow);
 impl_get!(sqlx::postgres::PgRow);
 
-pub const USER_COLS: &str = "id, workspace_id, email, name, role, status, avatar_url, created_at";
+pub const USER_COLS: &str =
+    "id, workspace_id, email, name, role, status, avatar_url, capacity, skills, created_at";
 
 pub fn user(r: &impl Get) -> R<User> {
     Ok(User {
@@ -58,12 +59,14 @@ pub fn user(r: &impl Get) -> R<User> {
         role: Role::parse(&r.text("role")?).context("role")?,
         status: AgentStatus::parse(&r.text("status")?).context("status")?,
         avatar_url: r.opt_text("avatar_url")?,
+        capacity: r.int("capacity")?.clamp(0, u32::MAX as i64) as u32,
+        skills: serde_json::from_str(&r.text("skills")?)?,
         created_at: r.int("created_at")?,
     })
 }
 
 pub const CHANNEL_COLS: &str =
-    "id, workspace_id, name, widget_key, color, welcome_text, allowed_origins, created_at";
+    "id, workspace_id, name, widget_key, color, welcome_text, group_id, allowed_origins, created_at";
 
 pub fn channel(r: &impl Get) -> R<Channel> {
     let origins: String = r.text("allowed_origins")?;
@@ -75,6 +78,7 @@ pub fn channel(r: &impl Get) -> R<Channel> {
         widget_key: r.text("widget_key")?,
         color: r.text("color")?,
         welcome_text: r.text("welcome_text")?,
+        group_id: r.opt_uuid("group_id")?.map(GroupId),
         allowed_origins: OriginList::from_stored(serde_json::from_str(&origins)?),
         created_at: r.int("created_at")?,
     })
@@ -109,7 +113,8 @@ pub fn visitor(r: &impl Get) -> R<Visitor> {
 }
 
 pub const CONVERSATION_COLS: &str =
-    "id, workspace_id, channel_id, visitor_id, status, assignee_id, last_seq, created_at, updated_at";
+    "id, workspace_id, channel_id, visitor_id, status, assignee_id, group_id, priority, \
+     queued_at, awaiting_reply_since, last_seq, created_at, updated_at";
 
 pub fn conversation(r: &impl Get) -> R<Conversation> {
     Ok(Conversation {
@@ -119,6 +124,10 @@ pub fn conversation(r: &impl Get) -> R<Conversation> {
         visitor_id: VisitorId(r.uuid("visitor_id")?),
         status: ConversationStatus::parse(&r.text("status")?).context("status")?,
         assignee_id: r.opt_uuid("assignee_id")?.map(UserId),
+        group_id: r.opt_uuid("group_id")?.map(GroupId),
+        priority: r.int("priority")? as i32,
+        queued_at: r.opt_int("queued_at")?,
+        awaiting_reply_since: r.opt_int("awaiting_reply_since")?,
         last_seq: r.int("last_seq")?,
         created_at: r.int("created_at")?,
         updated_at: r.int("updated_at")?,
@@ -129,7 +138,7 @@ pub fn conversation(r: &impl Get) -> R<Conversation> {
 /// assignee, and the viewer's unread count (bound as parameter `$2`).
 pub const SUMMARY_SELECT: &str = "SELECT c.id, c.channel_id, ch.name AS channel_name, c.status, c.visitor_id, \
      v.name AS visitor_name, v.email AS visitor_email, c.assignee_id, u.name AS assignee_name, \
-     u.avatar_url AS assignee_avatar, c.last_seq, c.last_message_body, c.last_message_sender, \
+     u.avatar_url AS assignee_avatar, c.group_id, c.queued_at, c.last_seq, c.last_message_body, c.last_message_sender, \
      c.last_message_at, c.created_at, c.updated_at, \
      (SELECT COUNT(*) FROM events e WHERE e.conversation_id = c.id AND e.kind = 'message' \
         AND e.sender_kind = 'visitor' AND e.seq > COALESCE((SELECT r.last_read_seq FROM conversation_reads r \
@@ -174,6 +183,8 @@ pub fn summary(r: &impl Get) -> R<ConversationSummary> {
             email: r.opt_text("visitor_email")?,
         },
         assignee,
+        group_id: r.opt_uuid("group_id")?.map(GroupId),
+        queued_at: r.opt_int("queued_at")?,
         last_seq: r.int("last_seq")?,
         unread_count: r.int("unread_count")?,
         last_message,
@@ -183,7 +194,7 @@ pub fn summary(r: &impl Get) -> R<ConversationSummary> {
 }
 
 pub const EVENT_COLS: &str = "id, workspace_id, conversation_id, seq, kind, sender_kind, sender_id, sender_name, \
-     sender_avatar, client_id, body, attachments, status, assignee_id, assignee_name, assignee_avatar, created_at";
+     sender_avatar, client_id, body, attachments, status, assignee_id, assignee_name, assignee_avatar, note, created_at";
 
 pub fn event(r: &impl Get) -> R<Event> {
     let attachments: String = r.text("attachments")?;
@@ -214,6 +225,7 @@ pub fn event(r: &impl Get) -> R<Event> {
         attachments: serde_json::from_str(&attachments)?,
         status: status.as_deref().and_then(ConversationStatus::parse),
         assignee,
+        note: r.opt_text("note")?,
     })
 }
 
@@ -247,4 +259,34 @@ pub fn token(r: &impl Get) -> R<ApiToken> {
         created_at: r.int("created_at")?,
         last_used_at: r.opt_int("last_used_at")?,
     })
+}
+
+pub const GROUP_COLS: &str =
+    "id, workspace_id, name, policy, tier, reply_timeout_secs, queue_timeout_secs, created_at";
+
+/// A group without its members (the stores add them from `group_members`).
+pub fn group(r: &impl Get) -> R<Group> {
+    Ok(Group {
+        id: GroupId(r.uuid("id")?),
+        workspace_id: WorkspaceId(r.uuid("workspace_id")?),
+        name: r.text("name")?,
+        policy: serde_json::from_str(&r.text("policy")?)?,
+        tier: r.int("tier")? as i32,
+        reply_timeout_secs: r.opt_int("reply_timeout_secs")?,
+        queue_timeout_secs: r.opt_int("queue_timeout_secs")?,
+        members: vec![],
+        created_at: r.int("created_at")?,
+    })
+}
+
+/// A group member row joined with the user's name (`gm.*`, `u.name`).
+pub fn member(r: &impl Get) -> R<(GroupId, GroupMember)> {
+    Ok((
+        GroupId(r.uuid("group_id")?),
+        GroupMember {
+            user_id: UserId(r.uuid("user_id")?),
+            name: r.text("name")?,
+            priority: r.int("priority")? as i32,
+        },
+    ))
 }

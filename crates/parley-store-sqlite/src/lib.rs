@@ -8,6 +8,8 @@ use parley_core::ports::*;
 use parley_core::{StoreError, StoreResult};
 use parley_domain::*;
 use parley_store_rows::*;
+
+mod routing;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::path::Path;
@@ -105,8 +107,9 @@ async fn insert_event(
         attachments: e.attachments.clone(),
         status: e.status,
         assignee: e.assignee.clone(),
+        note: e.note.clone(),
     };
-    sqlx::query(&format!("INSERT INTO events ({EVENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)"))
+    sqlx::query(&format!("INSERT INTO events ({EVENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)"))
         .bind(event.id.0)
         .bind(event.workspace_id.0)
         .bind(event.conversation_id.0)
@@ -123,6 +126,7 @@ async fn insert_event(
         .bind(event.assignee.as_ref().map(|a| a.id.0))
         .bind(event.assignee.as_ref().map(|a| a.name.clone()))
         .bind(event.assignee.as_ref().and_then(|a| a.avatar_url.clone()))
+        .bind(&event.note)
         .bind(event.created_at)
         .execute(&mut **tx)
         .await
@@ -152,15 +156,20 @@ async fn save_conversation_state(
     tx: &mut Transaction<'_, Sqlite>,
     c: &Conversation,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE conversations SET status = $1, assignee_id = $2, last_seq = $3, updated_at = $4 WHERE id = $5")
-        .bind(c.status.as_str())
-        .bind(c.assignee_id.map(|u| u.0))
-        .bind(c.last_seq)
-        .bind(c.updated_at)
-        .bind(c.id.0)
-        .execute(&mut **tx)
-        .await
-        .map_err(other)?;
+    sqlx::query(
+        "UPDATE conversations SET status = $1, assignee_id = $2, last_seq = $3, updated_at = $4, \
+         queued_at = $5, awaiting_reply_since = $6 WHERE id = $7",
+    )
+    .bind(c.status.as_str())
+    .bind(c.assignee_id.map(|u| u.0))
+    .bind(c.last_seq)
+    .bind(c.updated_at)
+    .bind(c.queued_at)
+    .bind(c.awaiting_reply_since)
+    .bind(c.id.0)
+    .execute(&mut **tx)
+    .await
+    .map_err(other)?;
     Ok(())
 }
 
@@ -247,7 +256,7 @@ impl Store for SqliteStore {
 
     async fn create_user(&self, u: &User, password_hash: &str) -> StoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO users ({USER_COLS}, password_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
+            "INSERT INTO users ({USER_COLS}, password_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
         ))
         .bind(u.id.0)
         .bind(u.workspace_id.0)
@@ -256,6 +265,8 @@ impl Store for SqliteStore {
         .bind(u.role.as_str())
         .bind(u.status.as_str())
         .bind(&u.avatar_url)
+        .bind(u.capacity as i64)
+        .bind(serde_json::to_string(&u.skills).map_err(other)?)
         .bind(u.created_at)
         .bind(password_hash)
         .execute(&self.writer)
@@ -326,16 +337,24 @@ impl Store for SqliteStore {
         &self,
         ws: WorkspaceId,
         id: UserId,
-        name: Option<String>,
-        role: Option<Role>,
+        patch: &UserPatch,
     ) -> StoreResult<Option<User>> {
+        let skills = patch
+            .skills
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(other)?;
         let row = sqlx::query(&format!(
-            "UPDATE users SET name = COALESCE($1, name), role = COALESCE($2, role) WHERE id = $3 AND workspace_id = $4 RETURNING {USER_COLS}"
+            "UPDATE users SET name = COALESCE($1, name), role = COALESCE($2, role), capacity = COALESCE($5, capacity), \
+             skills = COALESCE($6, skills) WHERE id = $3 AND workspace_id = $4 RETURNING {USER_COLS}"
         ))
-        .bind(name)
-        .bind(role.map(|r| r.as_str()))
+        .bind(&patch.name)
+        .bind(patch.role.map(|r| r.as_str()))
         .bind(id.0)
         .bind(ws.0)
+        .bind(patch.capacity.map(|c| c as i64))
+        .bind(skills)
         .fetch_optional(&self.writer)
         .await
         .map_err(other)?;
@@ -506,13 +525,14 @@ impl Store for SqliteStore {
     }
 
     async fn create_channel(&self, c: &Channel) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO channels ({CHANNEL_COLS}, kind) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'website')"))
+        sqlx::query(&format!("INSERT INTO channels ({CHANNEL_COLS}, kind) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'website')"))
             .bind(c.id.0)
             .bind(c.workspace_id.0)
             .bind(&c.name)
             .bind(&c.widget_key)
             .bind(&c.color)
             .bind(&c.welcome_text)
+            .bind(c.group_id.map(|g| g.0))
             .bind(serde_json::to_string(c.allowed_origins.as_slice()).map_err(other)?)
             .bind(c.created_at)
             .execute(&self.writer)
@@ -572,7 +592,8 @@ impl Store for SqliteStore {
             .map_err(other)?;
         let row = sqlx::query(&format!(
             "UPDATE channels SET name = COALESCE($1, name), color = COALESCE($2, color), \
-             welcome_text = COALESCE($3, welcome_text), allowed_origins = COALESCE($4, allowed_origins) \
+             welcome_text = COALESCE($3, welcome_text), allowed_origins = COALESCE($4, allowed_origins), \
+             group_id = CASE WHEN $7 THEN $8 ELSE group_id END \
              WHERE id = $5 AND workspace_id = $6 RETURNING {CHANNEL_COLS}"
         ))
         .bind(&p.name)
@@ -581,6 +602,8 @@ impl Store for SqliteStore {
         .bind(origins)
         .bind(id.0)
         .bind(ws.0)
+        .bind(p.group_id.is_some())
+        .bind(p.group_id.flatten().map(|g| g.0))
         .fetch_optional(&self.writer)
         .await
         .map_err(other)?;
@@ -782,6 +805,7 @@ impl Store for SqliteStore {
             Target::VisitorCurrent {
                 channel_id,
                 visitor_id,
+                group_id,
             } => {
                 let row = sqlx::query(&format!(
                     "SELECT {CONVERSATION_COLS} FROM conversations WHERE visitor_id = $1 AND workspace_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1"
@@ -801,17 +825,25 @@ impl Store for SqliteStore {
                             visitor_id,
                             status: ConversationStatus::Open,
                             assignee_id: None,
+                            group_id,
+                            priority: 0,
+                            queued_at: None,
+                            awaiting_reply_since: None,
                             last_seq: 0,
                             created_at: now,
                             updated_at: now,
                         };
-                        sqlx::query(&format!("INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"))
+                        sqlx::query(&format!("INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"))
                             .bind(c.id.0)
                             .bind(ws.0)
                             .bind(channel_id.0)
                             .bind(visitor_id.0)
                             .bind(c.status.as_str())
                             .bind(None::<Uuid>)
+                            .bind(group_id.map(|g| g.0))
+                            .bind(0i64)
+                            .bind(None::<i64>)
+                            .bind(None::<i64>)
                             .bind(0i64)
                             .bind(now)
                             .bind(now)
@@ -927,6 +959,199 @@ impl Store for SqliteStore {
         .await
         .map_err(other)?;
         Ok(())
+    }
+
+    async fn create_group(&self, g: &Group) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO agent_groups ({GROUP_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)"
+        ))
+        .bind(g.id.0)
+        .bind(g.workspace_id.0)
+        .bind(&g.name)
+        .bind(serde_json::to_string(&g.policy).map_err(other)?)
+        .bind(g.tier as i64)
+        .bind(g.reply_timeout_secs)
+        .bind(g.queue_timeout_secs)
+        .bind(g.created_at)
+        .execute(&self.writer)
+        .await
+        .map_err(other)?;
+        Ok(())
+    }
+
+    async fn update_group(&self, g: &Group) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE agent_groups SET name = $1, policy = $2, tier = $3, reply_timeout_secs = $4, queue_timeout_secs = $5 \
+             WHERE id = $6 AND workspace_id = $7",
+        )
+        .bind(&g.name)
+        .bind(serde_json::to_string(&g.policy).map_err(other)?)
+        .bind(g.tier as i64)
+        .bind(g.reply_timeout_secs)
+        .bind(g.queue_timeout_secs)
+        .bind(g.id.0)
+        .bind(g.workspace_id.0)
+        .execute(&self.writer)
+        .await
+        .map_err(other)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn get_group(&self, ws: WorkspaceId, id: GroupId) -> StoreResult<Option<Group>> {
+        let row = sqlx::query(&format!(
+            "SELECT {GROUP_COLS} FROM agent_groups WHERE id = $1 AND workspace_id = $2"
+        ))
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(other)?;
+        let Some(g) = row.as_ref().map(group).transpose().map_err(other)? else {
+            return Ok(None);
+        };
+        let members = self.group_members(ws, Some(id)).await?;
+        Ok(routing::attach_members(vec![g], members).pop())
+    }
+
+    async fn list_groups(&self, ws: WorkspaceId) -> StoreResult<Vec<Group>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {GROUP_COLS} FROM agent_groups WHERE workspace_id = $1 ORDER BY tier, name, id"
+        ))
+        .bind(ws.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        let groups = rows
+            .iter()
+            .map(group)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(other)?;
+        let members = self.group_members(ws, None).await?;
+        Ok(routing::attach_members(groups, members))
+    }
+
+    async fn set_group_members(
+        &self,
+        ws: WorkspaceId,
+        id: GroupId,
+        members: &[(UserId, i32)],
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let existing: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT user_id FROM group_members WHERE group_id = $1 AND workspace_id = $2",
+        )
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(other)?;
+        for gone in existing
+            .iter()
+            .filter(|u| !members.iter().any(|(m, _)| m.0 == **u))
+        {
+            sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+                .bind(id.0)
+                .bind(gone)
+                .execute(&mut *tx)
+                .await
+                .map_err(other)?;
+        }
+        for (user, priority) in members {
+            // Only people of this workspace, into a group of this workspace.
+            sqlx::query(
+                "INSERT INTO group_members (group_id, user_id, workspace_id, priority) \
+                 SELECT g.id, u.id, g.workspace_id, $4 FROM agent_groups g JOIN users u ON u.workspace_id = g.workspace_id \
+                 WHERE g.id = $1 AND u.id = $2 AND g.workspace_id = $3 \
+                 ON CONFLICT (group_id, user_id) DO UPDATE SET priority = excluded.priority",
+            )
+            .bind(id.0)
+            .bind(user.0)
+            .bind(ws.0)
+            .bind(*priority as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        }
+        tx.commit().await.map_err(other)
+    }
+
+    async fn groups_of(&self, ws: WorkspaceId, user_id: UserId) -> StoreResult<Vec<GroupId>> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT group_id FROM group_members WHERE user_id = $1 AND workspace_id = $2",
+        )
+        .bind(user_id.0)
+        .bind(ws.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        Ok(ids.into_iter().map(GroupId).collect())
+    }
+
+    async fn route(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        ctx: &RouteContext,
+        now: Millis,
+    ) -> StoreResult<Routed> {
+        self.do_route(ws, id, ctx, now).await
+    }
+
+    async fn queue(&self, ws: WorkspaceId, group_id: GroupId) -> StoreResult<Vec<QueueEntry>> {
+        let rows: Vec<(Uuid, Uuid, i64, i64)> = sqlx::query_as(
+            "SELECT id, visitor_id, priority, queued_at FROM conversations WHERE workspace_id = $1 AND group_id = $2 \
+             AND queued_at IS NOT NULL AND status = 'open' AND assignee_id IS NULL ORDER BY priority DESC, queued_at, id",
+        )
+        .bind(ws.0)
+        .bind(group_id.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        Ok(rows
+            .into_iter()
+            .map(|(c, v, p, q)| QueueEntry {
+                conversation_id: ConversationId(c),
+                visitor_id: VisitorId(v),
+                priority: p as i32,
+                queued_at: q,
+            })
+            .collect())
+    }
+
+    async fn overdue_replies(&self, now: Millis) -> StoreResult<Vec<Overdue>> {
+        let rows: Vec<(Uuid, Uuid, Uuid, i64)> = sqlx::query_as(
+            "SELECT c.workspace_id, c.id, c.assignee_id, g.reply_timeout_secs FROM conversations c \
+             JOIN agent_groups g ON g.id = c.group_id WHERE c.status = 'open' AND c.assignee_id IS NOT NULL \
+             AND c.awaiting_reply_since IS NOT NULL AND g.reply_timeout_secs IS NOT NULL \
+             AND c.awaiting_reply_since + g.reply_timeout_secs * 1000 <= $1",
+        )
+        .bind(now)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        Ok(rows
+            .into_iter()
+            .map(|(w, c, a, t)| Overdue {
+                workspace_id: WorkspaceId(w),
+                conversation_id: ConversationId(c),
+                assignee: UserId(a),
+                timeout_secs: t,
+            })
+            .collect())
+    }
+
+    async fn assigned_open(
+        &self,
+        ws: WorkspaceId,
+        user_id: UserId,
+    ) -> StoreResult<Vec<ConversationId>> {
+        let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM conversations WHERE workspace_id = $1 AND assignee_id = $2 AND status = 'open'")
+            .bind(ws.0)
+            .bind(user_id.0)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(other)?;
+        Ok(ids.into_iter().map(ConversationId).collect())
     }
 
     async fn create_attachment(&self, a: &Attachment) -> StoreResult<()> {

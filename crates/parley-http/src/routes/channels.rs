@@ -5,7 +5,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use parley_core::service::ChannelInput;
-use parley_domain::{Channel, ChannelId};
+use parley_domain::{Channel, ChannelId, GroupId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -45,16 +45,28 @@ pub struct ChannelRequest {
     pub color: Option<String>,
     pub welcome_text: Option<String>,
     pub allowed_origins: Option<Vec<String>>,
+    /// The group conversations are routed to; `null` switches routing off (agents pick
+    /// conversations from the unassigned list). Leave out to keep.
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub group_id: Option<Option<String>>,
 }
 
-impl From<ChannelRequest> for ChannelInput {
-    fn from(r: ChannelRequest) -> Self {
-        ChannelInput {
+impl TryFrom<ChannelRequest> for ChannelInput {
+    type Error = crate::error::ApiError;
+    fn try_from(r: ChannelRequest) -> Result<Self, Self::Error> {
+        let group_id = match r.group_id {
+            Some(Some(g)) => Some(Some(parse_id(&g, "group", GroupId)?)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        Ok(ChannelInput {
             name: r.name,
             color: r.color,
             welcome_text: r.welcome_text,
             allowed_origins: r.allowed_origins,
-        }
+            group_id,
+        })
     }
 }
 
@@ -82,7 +94,7 @@ pub async fn create(
     headers: HeaderMap,
     Json(req): Json<ChannelRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<ChannelView>)> {
-    let c = state.parley.create_channel(&agent, req.into()).await?;
+    let c = state.parley.create_channel(&agent, req.try_into()?).await?;
     Ok((StatusCode::CREATED, axum::Json(view(&state, &headers, c))))
 }
 
@@ -115,6 +127,9 @@ pub async fn update(
     Ok(axum::Json(view(
         &state,
         &headers,
-        state.parley.update_channel(&agent, id, req.into()).await?,
+        state
+            .parley
+            .update_channel(&agent, id, req.try_into()?)
+            .await?,
     )))
 }

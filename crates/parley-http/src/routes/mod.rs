@@ -3,6 +3,7 @@ pub mod auth;
 pub mod channels;
 pub mod conversations;
 pub mod files;
+pub mod groups;
 pub mod people;
 pub mod system;
 pub mod widget;

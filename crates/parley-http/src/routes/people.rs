@@ -3,7 +3,7 @@ use crate::extract::{Auth, Json};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use parley_core::service::NewUser;
+use parley_core::service::{NewUser, UserChange};
 use parley_domain::{ApiToken, Role, TokenId, User, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -57,6 +57,9 @@ pub async fn create_user(
 pub struct UpdateUser {
     pub name: Option<String>,
     pub role: Option<Role>,
+    /// Most conversations at once (0-100).
+    pub capacity: Option<u32>,
+    pub skills: Option<Vec<String>>,
 }
 
 pub fn parse_id<T>(raw: &str, what: &str, f: impl Fn(uuid::Uuid) -> T) -> ApiResult<T> {
@@ -77,7 +80,16 @@ pub async fn update_user(
     Ok(axum::Json(
         state
             .parley
-            .update_user(&agent, id, req.name.as_deref(), req.role)
+            .update_user(
+                &agent,
+                id,
+                UserChange {
+                    name: req.name,
+                    role: req.role,
+                    capacity: req.capacity,
+                    skills: req.skills,
+                },
+            )
             .await?,
     ))
 }

@@ -1,0 +1,366 @@
+//! What routing does to one conversation, decided without I/O: the store loads the state inside
+//! its transaction, calls [`plan`], and writes the events it returns.
+
+use parley_domain::routing::{choose, Availability, Candidate, Request};
+use parley_domain::*;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Default)]
+pub struct RouteContext {
+    /// Agents' availability right now; an agent missing here is offline.
+    pub availability: HashMap<UserId, Availability>,
+    /// Move the conversation away from this assignee (no reply in time, went offline). Nothing
+    /// happens if someone else holds it by now.
+    pub replacing: Option<UserId>,
+    /// Why it is being moved, for the timeline.
+    pub why: Option<String>,
+    pub required_skills: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Assigned(UserId),
+    /// Waiting in the queue (newly, or still).
+    Queued,
+    /// The assignee was removed and there is no group to route to.
+    Released,
+    /// Nothing to do: not open, already assigned, or not in a group.
+    Unchanged,
+}
+
+#[derive(Debug, Clone)]
+pub struct Routed {
+    pub outcome: Outcome,
+    pub events: Vec<Event>,
+    pub conversation: Conversation,
+}
+
+/// A group member with what routing needs to know, loaded under lock.
+#[derive(Debug, Clone)]
+pub struct MemberState {
+    pub user: UserRef,
+    pub capacity: u32,
+    pub skills: Vec<String>,
+    pub priority: i32,
+    pub last_assigned_at: Millis,
+    pub load: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub outcome: Outcome,
+    pub events: Vec<NewEvent>,
+}
+
+pub fn system() -> Sender {
+    Sender {
+        kind: SenderKind::System,
+        id: None,
+        name: None,
+        avatar_url: None,
+    }
+}
+
+/// Decides what happens to `conv`. `previous_agent` is who served this visitor last.
+pub fn plan(
+    conv: &Conversation,
+    group: Option<&Group>,
+    members: &[MemberState],
+    previous_agent: Option<UserId>,
+    ctx: &RouteContext,
+) -> Plan {
+    let unchanged = Plan {
+        outcome: Outcome::Unchanged,
+        events: vec![],
+    };
+    if conv.status != ConversationStatus::Open {
+        return unchanged;
+    }
+    match (ctx.replacing, conv.assignee_id) {
+        (Some(r), Some(a)) if r == a => {}
+        (Some(_), _) => return unchanged,
+        (None, Some(_)) => return unchanged,
+        (None, None) => {}
+    }
+    let why = ctx
+        .why
+        .clone()
+        .map(|w| format!("{w}; "))
+        .unwrap_or_default();
+    let Some(group) = group else {
+        if ctx.replacing.is_some() {
+            let e = NewEvent::assignment(system(), None)
+                .with_note(format!("{why}back to the unassigned list"));
+            return Plan {
+                outcome: Outcome::Released,
+                events: vec![e],
+            };
+        }
+        return unchanged;
+    };
+    let candidates: Vec<Candidate> = members
+        .iter()
+        .map(|m| Candidate {
+            id: m.user.id,
+            name: m.user.name.clone(),
+            availability: ctx
+                .availability
+                .get(&m.user.id)
+                .copied()
+                .unwrap_or(Availability::Offline),
+            load: m.load,
+            capacity: m.capacity,
+            priority: m.priority,
+            skills: m.skills.clone(),
+            last_assigned_at: m.last_assigned_at,
+            response_secs: None,
+            satisfaction: None,
+        })
+        .collect();
+    let request = Request {
+        required_skills: ctx.required_skills.clone(),
+        previous_agent: previous_agent.filter(|p| Some(*p) != ctx.replacing),
+        exclude: ctx.replacing.into_iter().collect(),
+    };
+    match choose(&group.policy, &candidates, &request) {
+        Ok(d) => {
+            let who = members
+                .iter()
+                .find(|m| m.user.id == d.agent)
+                .map(|m| m.user.clone());
+            let e = NewEvent::assignment(system(), who)
+                .with_note(format!("{why}{}: {}", group.name, d.reason));
+            Plan {
+                outcome: Outcome::Assigned(d.agent),
+                events: vec![e],
+            }
+        }
+        Err(no) => {
+            let mut events = Vec::new();
+            if ctx.replacing.is_some() {
+                events.push(
+                    NewEvent::assignment(system(), None)
+                        .with_note(why.trim_end_matches("; ").to_owned()),
+                );
+            }
+            if conv.queued_at.is_none() || ctx.replacing.is_some() {
+                events.push(NewEvent::queued(
+                    system(),
+                    format!("{}: {}", group.name, no.reason),
+                ));
+            }
+            Plan {
+                outcome: Outcome::Queued,
+                events,
+            }
+        }
+    }
+}
+
+/// Queue positions (1-based) in queue order, for telling visitors where they stand.
+pub fn positions(queue: &[crate::ports::QueueEntry]) -> Vec<(ConversationId, VisitorId, usize)> {
+    queue
+        .iter()
+        .enumerate()
+        .map(|(i, q)| (q.conversation_id, q.visitor_id, i + 1))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parley_domain::routing::Step;
+
+    fn conv(assignee: Option<UserId>) -> Conversation {
+        Conversation {
+            id: ConversationId::new(),
+            workspace_id: WorkspaceId::new(),
+            channel_id: ChannelId::new(),
+            visitor_id: VisitorId::new(),
+            status: ConversationStatus::Open,
+            assignee_id: assignee,
+            group_id: None,
+            priority: 0,
+            queued_at: None,
+            awaiting_reply_since: None,
+            last_seq: 1,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn group() -> Group {
+        Group {
+            id: GroupId::new(),
+            workspace_id: WorkspaceId::new(),
+            name: "售前".into(),
+            policy: vec![Step::LeastLoad],
+            tier: 1,
+            reply_timeout_secs: None,
+            queue_timeout_secs: None,
+            members: vec![],
+            created_at: 0,
+        }
+    }
+
+    fn member(name: &str, load: u32) -> MemberState {
+        MemberState {
+            user: UserRef {
+                id: UserId::new(),
+                name: name.into(),
+                avatar_url: None,
+            },
+            capacity: 2,
+            skills: vec![],
+            priority: 1,
+            last_assigned_at: 0,
+            load,
+        }
+    }
+
+    fn online(ms: &[&MemberState]) -> RouteContext {
+        RouteContext {
+            availability: ms
+                .iter()
+                .map(|m| (m.user.id, Availability::Online))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn assigns_with_an_explanation() {
+        let (a, b) = (member("Ana", 1), member("Bo", 0));
+        let p = plan(
+            &conv(None),
+            Some(&group()),
+            &[a.clone(), b.clone()],
+            None,
+            &online(&[&a, &b]),
+        );
+        assert_eq!(p.outcome, Outcome::Assigned(b.user.id));
+        assert_eq!(p.events[0].assignee.as_ref().unwrap().name, "Bo");
+        assert_eq!(
+            p.events[0].note.as_deref(),
+            Some("售前: least load: Bo has 0/2 chats")
+        );
+    }
+
+    #[test]
+    fn queues_once_when_full_or_offline() {
+        let a = member("Ana", 2);
+        let b = member("Bo", 0);
+        let ctx = online(&[&a]); // Bo is offline
+        let p = plan(
+            &conv(None),
+            Some(&group()),
+            &[a.clone(), b.clone()],
+            None,
+            &ctx,
+        );
+        assert_eq!(p.outcome, Outcome::Queued);
+        assert_eq!(p.events.len(), 1);
+        assert_eq!(p.events[0].kind, EventKind::Queued);
+        let mut waiting = conv(None);
+        waiting.queued_at = Some(5);
+        assert!(
+            plan(&waiting, Some(&group()), &[a, b], None, &ctx)
+                .events
+                .is_empty(),
+            "no second queued event"
+        );
+    }
+
+    #[test]
+    fn leaves_assigned_resolved_and_groupless_conversations_alone() {
+        let a = member("Ana", 0);
+        let ctx = online(&[&a]);
+        assert_eq!(
+            plan(
+                &conv(Some(UserId::new())),
+                Some(&group()),
+                &[a.clone()],
+                None,
+                &ctx
+            )
+            .outcome,
+            Outcome::Unchanged
+        );
+        let mut done = conv(None);
+        done.status = ConversationStatus::Resolved;
+        assert_eq!(
+            plan(&done, Some(&group()), &[a.clone()], None, &ctx).outcome,
+            Outcome::Unchanged
+        );
+        assert_eq!(
+            plan(&conv(None), None, &[a], None, &ctx).outcome,
+            Outcome::Unchanged
+        );
+    }
+
+    #[test]
+    fn replacing_moves_to_someone_else_or_queues() {
+        let (a, b) = (member("Ana", 0), member("Bo", 1));
+        let mut ctx = online(&[&a, &b]);
+        ctx.replacing = Some(a.user.id);
+        ctx.why = Some("no reply within 60 s".into());
+        let p = plan(
+            &conv(Some(a.user.id)),
+            Some(&group()),
+            &[a.clone(), b.clone()],
+            Some(a.user.id),
+            &ctx,
+        );
+        assert_eq!(p.outcome, Outcome::Assigned(b.user.id));
+        assert!(p.events[0]
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("no reply within 60 s; 售前"));
+        // Someone else took it meanwhile: nothing happens.
+        assert_eq!(
+            plan(
+                &conv(Some(b.user.id)),
+                Some(&group()),
+                &[a.clone(), b.clone()],
+                None,
+                &ctx
+            )
+            .outcome,
+            Outcome::Unchanged
+        );
+        // Nobody else: unassigned and queued.
+        let p = plan(
+            &conv(Some(a.user.id)),
+            Some(&group()),
+            &[a.clone()],
+            None,
+            &ctx,
+        );
+        assert_eq!(p.outcome, Outcome::Queued);
+        assert_eq!(
+            p.events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+            vec![EventKind::Assignment, EventKind::Queued]
+        );
+        assert!(p.events[0].assignee.is_none());
+        // No group: back to the unassigned list.
+        let p = plan(&conv(Some(a.user.id)), None, &[], None, &ctx);
+        assert_eq!(p.outcome, Outcome::Released);
+    }
+
+    #[test]
+    fn sticky_prefers_the_previous_agent() {
+        let (a, b) = (member("Ana", 1), member("Bo", 0));
+        let mut g = group();
+        g.policy = vec![Step::Sticky, Step::LeastLoad];
+        let p = plan(
+            &conv(None),
+            Some(&g),
+            &[a.clone(), b.clone()],
+            Some(a.user.id),
+            &online(&[&a, &b]),
+        );
+        assert_eq!(p.outcome, Outcome::Assigned(a.user.id));
+        assert!(p.events[0].note.as_deref().unwrap().contains("sticky"));
+    }
+}

@@ -1,0 +1,296 @@
+//! Groups, routing, the queue and the background jobs that keep conversations moving.
+
+use crate::bus::{BusMessage, Topic};
+use crate::routing::{positions, Outcome, RouteContext};
+use crate::service::{Agent, Parley};
+use crate::{ServiceError, ServiceResult};
+use parley_domain::routing::Step;
+use parley_domain::*;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub struct GroupInput {
+    pub name: String,
+    pub policy: Vec<Step>,
+    pub tier: Option<i32>,
+    pub reply_timeout_secs: Option<i64>,
+    pub queue_timeout_secs: Option<i64>,
+}
+
+/// How long an agent may be gone before their open conversations are handed on.
+pub const OFFLINE_GRACE: Duration = Duration::from_secs(60);
+
+fn require_admin(agent: &Agent) -> ServiceResult<()> {
+    if agent.user.role.can_administer() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden("only admins can do this".into()))
+    }
+}
+
+fn validate(input: &GroupInput) -> ServiceResult<()> {
+    if input.policy.is_empty() {
+        return Err(ServiceError::Invalid(
+            "the policy needs at least one step".into(),
+        ));
+    }
+    for (what, v) in [
+        ("reply timeout", input.reply_timeout_secs),
+        ("queue timeout", input.queue_timeout_secs),
+    ] {
+        if v.is_some_and(|s| !(5..=86_400).contains(&s)) {
+            return Err(ServiceError::Invalid(format!(
+                "{what} must be between 5 s and 24 h"
+            )));
+        }
+    }
+    if input.tier.is_some_and(|t| !(1..=9).contains(&t)) {
+        return Err(ServiceError::Invalid("tier must be between 1 and 9".into()));
+    }
+    Ok(())
+}
+
+impl Parley {
+    pub async fn list_groups(&self, agent: &Agent) -> ServiceResult<Vec<Group>> {
+        Ok(self.store.list_groups(agent.user.workspace_id).await?)
+    }
+
+    pub async fn get_group(&self, agent: &Agent, id: GroupId) -> ServiceResult<Group> {
+        self.store
+            .get_group(agent.user.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("group"))
+    }
+
+    pub async fn create_group(&self, agent: &Agent, input: GroupInput) -> ServiceResult<Group> {
+        require_admin(agent)?;
+        validate(&input)?;
+        let g = Group {
+            id: GroupId::new(),
+            workspace_id: agent.user.workspace_id,
+            name: Label::parse(&input.name, "name")?.into_string(),
+            policy: input.policy,
+            tier: input.tier.unwrap_or(1),
+            reply_timeout_secs: input.reply_timeout_secs,
+            queue_timeout_secs: input.queue_timeout_secs,
+            members: vec![],
+            created_at: now_millis(),
+        };
+        self.store.create_group(&g).await?;
+        Ok(g)
+    }
+
+    pub async fn update_group(
+        &self,
+        agent: &Agent,
+        id: GroupId,
+        input: GroupInput,
+    ) -> ServiceResult<Group> {
+        require_admin(agent)?;
+        validate(&input)?;
+        let mut g = self.get_group(agent, id).await?;
+        g.name = Label::parse(&input.name, "name")?.into_string();
+        g.policy = input.policy;
+        g.tier = input.tier.unwrap_or(g.tier);
+        g.reply_timeout_secs = input.reply_timeout_secs;
+        g.queue_timeout_secs = input.queue_timeout_secs;
+        self.store.update_group(&g).await?;
+        self.backfill_group(g.workspace_id, g.id).await;
+        self.get_group(agent, id).await
+    }
+
+    /// Replaces the members (user id and priority, 1 first).
+    pub async fn set_group_members(
+        &self,
+        agent: &Agent,
+        id: GroupId,
+        members: &[(UserId, i32)],
+    ) -> ServiceResult<Group> {
+        require_admin(agent)?;
+        let ws = agent.user.workspace_id;
+        self.get_group(agent, id).await?;
+        for (u, p) in members {
+            self.store
+                .get_user(ws, *u)
+                .await?
+                .ok_or(ServiceError::NotFound("user"))?;
+            if !(1..=9).contains(p) {
+                return Err(ServiceError::Invalid(
+                    "member priority must be between 1 and 9".into(),
+                ));
+            }
+        }
+        self.store.set_group_members(ws, id, members).await?;
+        self.backfill_group(ws, id).await;
+        self.get_group(agent, id).await
+    }
+
+    /// Routes one conversation and tells everyone concerned. Routing failures are logged, not
+    /// returned: the conversation is safe in the database and the jobs retry.
+    pub async fn route_conversation(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        mut ctx: RouteContext,
+    ) -> Option<Outcome> {
+        ctx.availability = self.presence.availability(ws);
+        match self.store.route(ws, id, &ctx, now_millis()).await {
+            Ok(r) => {
+                if !r.events.is_empty() {
+                    self.publish_events(&r.conversation, &r.events, false);
+                }
+                if let Some(g) = r.conversation.group_id {
+                    if !r.events.is_empty() {
+                        self.publish_queue(ws, g).await;
+                    }
+                }
+                if let Outcome::Assigned(_) = r.outcome {
+                    self.bus.publish(
+                        Topic::Visitor(r.conversation.visitor_id),
+                        BusMessage::QueuePosition {
+                            conversation_id: id,
+                            position: None,
+                        },
+                    );
+                }
+                Some(r.outcome)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, conversation = %id, "routing failed");
+                None
+            }
+        }
+    }
+
+    /// Assigns queued conversations of a group, head first, while agents have room.
+    pub async fn backfill_group(&self, ws: WorkspaceId, group: GroupId) {
+        loop {
+            let queue = match self.store.queue(ws, group).await {
+                Ok(q) => q,
+                Err(e) => return tracing::error!(error = %e, "reading the queue"),
+            };
+            let Some(head) = queue.first() else { return };
+            match self
+                .route_conversation(ws, head.conversation_id, RouteContext::default())
+                .await
+            {
+                Some(Outcome::Assigned(_)) => continue,
+                // Still nobody with room (or another node took it and the next loop sees that).
+                Some(Outcome::Unchanged) if queue.len() > 1 => continue,
+                _ => return,
+            }
+        }
+    }
+
+    /// An agent gained room (resolved a chat, came online, got a higher cap): backfill their groups.
+    pub async fn backfill_for(&self, ws: WorkspaceId, user: UserId) {
+        match self.store.groups_of(ws, user).await {
+            Ok(groups) => {
+                for g in groups {
+                    self.backfill_group(ws, g).await;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "reading an agent's groups"),
+        }
+    }
+
+    /// Tells every waiting visitor of the group their position.
+    pub async fn publish_queue(&self, ws: WorkspaceId, group: GroupId) {
+        if let Ok(queue) = self.store.queue(ws, group).await {
+            for (conversation_id, visitor_id, position) in positions(&queue) {
+                self.bus.publish(
+                    Topic::Visitor(visitor_id),
+                    BusMessage::QueuePosition {
+                        conversation_id,
+                        position: Some(position),
+                    },
+                );
+            }
+        }
+    }
+
+    pub async fn queue_position(&self, ws: WorkspaceId, conv: &Conversation) -> Option<usize> {
+        let g = conv.group_id?;
+        conv.queued_at?;
+        let queue = self.store.queue(ws, g).await.ok()?;
+        positions(&queue)
+            .into_iter()
+            .find(|(c, _, _)| *c == conv.id)
+            .map(|(_, _, p)| p)
+    }
+
+    /// After a status or assignment change made by a person.
+    pub(crate) async fn after_change(&self, conv: &Conversation, event: &Event, kind: EventKind) {
+        match (kind, event.status) {
+            (EventKind::Status, Some(ConversationStatus::Resolved)) => {
+                if let Some(a) = conv.assignee_id {
+                    self.backfill_for(conv.workspace_id, a).await;
+                }
+                if let Some(g) = conv.group_id {
+                    self.publish_queue(conv.workspace_id, g).await;
+                }
+            }
+            (EventKind::Status, Some(ConversationStatus::Open)) if conv.assignee_id.is_none() => {
+                self.route_conversation(conv.workspace_id, conv.id, RouteContext::default())
+                    .await;
+            }
+            _ => {}
+        }
+    }
+
+    /// One pass of the routing jobs: reassign conversations whose agent did not reply in time,
+    /// and hand on the conversations of agents who have been offline past the grace period.
+    pub async fn routing_tick(&self, offline_grace: Duration) {
+        match self.store.overdue_replies(now_millis()).await {
+            Ok(overdue) => {
+                for o in overdue {
+                    let ctx = RouteContext {
+                        replacing: Some(o.assignee),
+                        why: Some(format!("no reply within {} s", o.timeout_secs)),
+                        ..Default::default()
+                    };
+                    self.route_conversation(o.workspace_id, o.conversation_id, ctx)
+                        .await;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "looking for unanswered conversations"),
+        }
+        for (ws, user) in self
+            .presence
+            .take_offline_longer_than(offline_grace.as_millis() as i64)
+        {
+            let convs = match self.store.assigned_open(ws, user).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading an offline agent's conversations");
+                    continue;
+                }
+            };
+            for c in convs {
+                let ctx = RouteContext {
+                    replacing: Some(user),
+                    why: Some("the agent went offline".into()),
+                    ..Default::default()
+                };
+                self.route_conversation(ws, c, ctx).await;
+            }
+        }
+    }
+
+    /// Runs [`Self::routing_tick`] every `every` until shutdown.
+    pub async fn run_jobs(
+        &self,
+        every: Duration,
+        offline_grace: Duration,
+        shutdown: CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => self.routing_tick(offline_grace).await,
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,314 @@
+use crate::both_backends;
+use crate::helpers::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+both_backends!(
+    queue_positions_and_backfill,
+    groups_need_admins_and_stay_in_their_workspace
+);
+
+/// A group with `n` agents (capacity `cap`), each online on its own socket, behind the channel.
+async fn routed_channel(
+    app: &TestApp,
+    admin: &Session,
+    n: usize,
+    cap: u32,
+    reply_timeout: Option<i64>,
+) -> (Value, Vec<(Session, Ws)>) {
+    let mut agents = Vec::new();
+    for _ in 0..n {
+        let a = app.person(admin, "agent").await;
+        let r = admin
+            .patch(
+                &format!("/api/v1/users/{}", a.user_id()),
+                json!({"capacity": cap, "skills": ["售前"]}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let ws = Ws::agent(app, &a.token().await).await;
+        agents.push((a, ws));
+    }
+    let r = admin.post("/api/v1/groups", json!({"name": "售前", "policy": ["sticky", "least_load"], "reply_timeout_secs": reply_timeout})).await;
+    assert_eq!(r.status(), 201);
+    let group: Value = r.json().await.unwrap();
+    let gid = group["id"].as_str().unwrap();
+    let members: Vec<Value> = agents
+        .iter()
+        .map(|(a, _)| json!({"user_id": a.user_id()}))
+        .collect();
+    let r = admin
+        .client
+        .put(app.url(&format!("/api/v1/groups/{gid}/members")))
+        .header("x-csrf-token", &admin.csrf)
+        .json(&json!({"members": members}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["members"]
+            .as_array()
+            .unwrap()
+            .len(),
+        n
+    );
+    let channel = app.channel(admin, &[]).await;
+    let r = admin
+        .patch(
+            &format!("/api/v1/channels/{}", channel["id"].as_str().unwrap()),
+            json!({"group_id": gid}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let channel: Value = r.json().await.unwrap();
+    assert_eq!(channel["group_id"], gid);
+    (channel, agents)
+}
+
+/// The visitor's conversation events until an assignment arrives; returns the assignee's id.
+async fn assigned_to(ws: &mut Ws) -> String {
+    loop {
+        let f = ws.recv().await;
+        if f["type"] == "event" && f["event"]["kind"] == "assignment" {
+            return f["event"]["assignee"]["id"].as_str().unwrap().to_owned();
+        }
+    }
+}
+
+async fn queue_positions_and_backfill(app: TestApp) {
+    let admin = app.admin().await;
+    let (channel, agents) = routed_channel(&app, &admin, 2, 1, None).await;
+    let mut visitors = Vec::new();
+    for i in 0..3 {
+        let v = app.visitor(&channel, "https://shop.test").await;
+        let mut ws = Ws::visitor(&app, &v).await;
+        let conv = ws.send_message(&format!("q-{i}"), None, "需要帮助").await["conversation_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        ws.send(json!({"type": "subscribe", "conversation_id": conv, "after_seq": 0}))
+            .await;
+        visitors.push((ws, conv));
+    }
+    let a0 = assigned_to(&mut visitors[0].0).await;
+    let a1 = assigned_to(&mut visitors[1].0).await;
+    assert_ne!(a0, a1, "least load spreads the first two");
+    // The third waits and is told its position.
+    let q = visitors[2].0.recv_type("queue").await;
+    assert_eq!(
+        (q["conversation_id"].as_str(), q["position"].as_u64()),
+        (Some(visitors[2].1.as_str()), Some(1))
+    );
+    let detail = admin
+        .json(&format!("/api/v1/conversations/{}", visitors[2].1))
+        .await;
+    assert!(detail["conversation"]["queued_at"].is_string());
+    assert!(detail["conversation"]["assignee"].is_null());
+    // The timeline explains the decisions.
+    let events = admin
+        .json(&format!("/api/v1/conversations/{}/events", visitors[0].1))
+        .await;
+    let note = events["items"][1]["note"].as_str().unwrap();
+    assert!(note.starts_with("售前: least load"), "{note}");
+    let events = admin
+        .json(&format!("/api/v1/conversations/{}/events", visitors[2].1))
+        .await;
+    assert_eq!(events["items"][1]["kind"], "queued");
+
+    // An agent resolves: the queued conversation is assigned to them at once.
+    let (freed, _) = agents.iter().find(|(a, _)| a.user_id() == a0).unwrap();
+    let r = freed
+        .post(
+            &format!("/api/v1/conversations/{}/resolve", visitors[0].1),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(assigned_to(&mut visitors[2].0).await, a0);
+    let q = visitors[2].0.recv_type("queue").await;
+    assert!(q["position"].is_null(), "out of the queue");
+    let mine = freed.json("/api/v1/conversations?view=mine").await;
+    assert_eq!(mine["items"][0]["id"], visitors[2].1.as_str());
+}
+
+async fn groups_need_admins_and_stay_in_their_workspace(app: TestApp) {
+    let admin = app.admin().await;
+    let agent = app.person(&admin, "agent").await;
+    let r = agent
+        .post(
+            "/api/v1/groups",
+            json!({"name": "x", "policy": ["round_robin"]}),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let r = admin
+        .post("/api/v1/groups", json!({"name": "x", "policy": []}))
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = admin
+        .post(
+            "/api/v1/groups",
+            json!({"name": "x", "policy": ["fastest_typist"]}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = admin
+        .post(
+            "/api/v1/groups",
+            json!({"name": "售后", "policy": ["round_robin"], "reply_timeout_secs": 1}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let g: Value = admin
+        .post(
+            "/api/v1/groups",
+            json!({"name": "售后", "policy": ["round_robin"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let gid = g["id"].as_str().unwrap();
+    let put = |s: &Session, body: Value| {
+        s.client
+            .put(app.url(&format!("/api/v1/groups/{gid}/members")))
+            .header("x-csrf-token", s.csrf.clone())
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        put(&agent, json!({"members": [{"user_id": agent.user_id()}]}))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let stranger = uuid::Uuid::now_v7().to_string();
+    assert_eq!(
+        put(&admin, json!({"members": [{"user_id": stranger}]}))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        admin.json(&format!("/api/v1/groups/{gid}")).await["members"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let r = admin
+        .patch(
+            &format!("/api/v1/users/{}", agent.user_id()),
+            json!({"capacity": 1000}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    // A channel cannot point at a group that does not exist here.
+    let channel = app.channel(&admin, &[]).await;
+    let r = admin
+        .patch(
+            &format!("/api/v1/channels/{}", channel["id"].as_str().unwrap()),
+            json!({"group_id": stranger}),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    assert!(
+        agent.json("/api/v1/groups").await["items"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 1,
+        "agents can read groups"
+    );
+}
+
+/// Reply timeouts and offline agents, with fast job ticks.
+async fn fast_app() -> TestApp {
+    spawn_app_with(Backend::Sqlite, |s| {
+        s.jobs_interval = Duration::from_millis(100);
+        s.offline_grace = Duration::from_millis(500);
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_reply_in_time_moves_the_conversation_on() {
+    let app = fast_app().await;
+    let admin = app.admin().await;
+    let (channel, agents) = routed_channel(&app, &admin, 2, 3, Some(5)).await;
+    let v = app.visitor(&channel, "https://shop.test").await;
+    let mut vws = Ws::visitor(&app, &v).await;
+    let conv = vws.send_message("t-1", None, "在吗").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    vws.send(json!({"type": "subscribe", "conversation_id": conv, "after_seq": 0}))
+        .await;
+    let first = assigned_to(&mut vws).await;
+    // Nobody answers for 5 s: the other agent gets it, and the timeline says why.
+    let started = std::time::Instant::now();
+    let second = assigned_to(&mut vws).await;
+    assert!(started.elapsed() >= Duration::from_secs(4));
+    assert_ne!(first, second);
+    let events = admin
+        .json(&format!("/api/v1/conversations/{conv}/events"))
+        .await;
+    let last = events["items"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("no reply within 5 s"),
+        "{last}"
+    );
+    // The new agent answers in time: it stays.
+    let (b, _) = agents.iter().find(|(a, _)| a.user_id() == second).unwrap();
+    b.post(
+        &format!("/api/v1/conversations/{conv}/messages"),
+        json!({"client_id": "r-1", "body": "您好"}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let c = admin.json(&format!("/api/v1/conversations/{conv}")).await;
+    assert_eq!(c["conversation"]["assignee"]["id"], second.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_agents_conversations_are_redistributed() {
+    let app = fast_app().await;
+    let admin = app.admin().await;
+    let (channel, mut agents) = routed_channel(&app, &admin, 2, 3, None).await;
+    let v = app.visitor(&channel, "https://shop.test").await;
+    let mut vws = Ws::visitor(&app, &v).await;
+    let conv = vws.send_message("o-1", None, "hello").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    vws.send(json!({"type": "subscribe", "conversation_id": conv, "after_seq": 0}))
+        .await;
+    let first = assigned_to(&mut vws).await;
+    // The assigned agent's connection drops and does not come back within the grace period.
+    let i = agents
+        .iter()
+        .position(|(a, _)| a.user_id() == first)
+        .unwrap();
+    let (_gone, ws) = agents.remove(i);
+    drop(ws);
+    let second = assigned_to(&mut vws).await;
+    assert_eq!(second, agents[0].0.user_id());
+    let events = admin
+        .json(&format!("/api/v1/conversations/{conv}/events"))
+        .await;
+    let last = events["items"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("the agent went offline"),
+        "{last}"
+    );
+}
