@@ -20,6 +20,8 @@ pub enum Topic {
     Visitor(VisitorId),
     /// Whether any agent of a workspace is online, for its visitors.
     Presence(WorkspaceId),
+    /// Things for one agent only: transfers to them, mentions.
+    User(UserId),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +55,22 @@ pub enum BusMessage {
     AgentStatus {
         user_id: UserId,
         status: &'static str,
+    },
+    /// A colleague handed this agent a conversation.
+    Transfer {
+        conversation_id: ConversationId,
+        from: UserRef,
+        note: Option<String>,
+    },
+    /// A colleague mentioned this agent in an internal note.
+    Mention {
+        conversation_id: ConversationId,
+        event: Event,
+    },
+    /// The agents who have a conversation open right now.
+    Viewers {
+        conversation_id: ConversationId,
+        viewers: Vec<UserRef>,
     },
     /// A visitor's place in the queue; `None` once they are out of it.
     QueuePosition {

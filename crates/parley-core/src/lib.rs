@@ -13,6 +13,7 @@ pub mod routing;
 pub mod secrets;
 pub mod service;
 pub mod service_routing;
+pub mod service_team;
 
 pub use error::{ServiceError, ServiceResult, StoreError, StoreResult};
 pub use service::{Actor, Config, Parley};

@@ -20,6 +20,8 @@ pub struct Session {
 pub enum View {
     Mine,
     Unassigned,
+    /// Waiting in a queue for an agent.
+    Queued,
     All,
 }
 
@@ -73,7 +75,7 @@ pub fn changes(conv: &Conversation, e: &NewEvent) -> bool {
     match e.kind {
         EventKind::Status => e.status != Some(conv.status),
         EventKind::Assignment => e.assignee.as_ref().map(|a| a.id) != conv.assignee_id,
-        EventKind::Message | EventKind::Queued => true,
+        EventKind::Message | EventKind::Queued | EventKind::Note | EventKind::Internal => true,
     }
 }
 
@@ -98,6 +100,7 @@ pub fn apply(conv: &mut Conversation, e: &Event) {
             }
         }
         EventKind::Queued => conv.queued_at = conv.queued_at.or(Some(e.created_at)),
+        EventKind::Note | EventKind::Internal => {}
         EventKind::Message => {
             if e.sender.kind == SenderKind::Agent
                 && e.sender.id.is_some()
@@ -335,6 +338,29 @@ pub trait Store: Send + Sync + 'static {
         ws: WorkspaceId,
         user: UserId,
     ) -> StoreResult<Vec<ConversationId>>;
+    /// Moves a conversation to another group (a transfer); routing happens separately.
+    async fn move_to_group(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        group: GroupId,
+    ) -> StoreResult<bool>;
+    async fn set_tags(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        tags: &[String],
+    ) -> StoreResult<bool>;
+    async fn set_follow_up(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        follow_up: bool,
+    ) -> StoreResult<bool>;
+    /// Open conversations of the workspace: (open, unassigned, queued).
+    async fn open_counts(&self, ws: WorkspaceId) -> StoreResult<(i64, i64, i64)>;
+    /// Open conversations per assignee.
+    async fn loads(&self, ws: WorkspaceId) -> StoreResult<Vec<(UserId, i64)>>;
 
     // Attachments
     async fn create_attachment(&self, a: &Attachment) -> StoreResult<()>;

@@ -4,7 +4,9 @@
 
 use dashmap::DashMap;
 use parley_domain::routing::Availability;
-use parley_domain::{now_millis, AgentStatus, Millis, UserId, WorkspaceId};
+use parley_domain::{
+    now_millis, AgentStatus, ConversationId, Millis, UserId, UserRef, WorkspaceId,
+};
 use std::collections::HashMap;
 
 #[derive(Default)]
@@ -12,6 +14,8 @@ pub struct Presence {
     agents: DashMap<(WorkspaceId, UserId), (usize, AgentStatus)>,
     /// When an agent's last socket closed, until their conversations have been handed on.
     offline_since: DashMap<(WorkspaceId, UserId), Millis>,
+    /// Who has each conversation open (agents, with a count of their sockets on it).
+    viewers: DashMap<ConversationId, Vec<(UserRef, usize)>>,
 }
 
 /// What a change did to the workspace, so the caller can tell the right listeners.
@@ -118,6 +122,34 @@ impl Presence {
             };
         }
         self.change(ws, user, |e| e.1 = status)
+    }
+
+    /// An agent opened a conversation; returns who is viewing it now.
+    pub fn view(&self, conv: ConversationId, who: &UserRef) -> Vec<UserRef> {
+        let mut e = self.viewers.entry(conv).or_default();
+        match e.iter_mut().find(|(u, _)| u.id == who.id) {
+            Some((_, n)) => *n += 1,
+            None => e.push((who.clone(), 1)),
+        }
+        e.iter().map(|(u, _)| u.clone()).collect()
+    }
+
+    /// An agent closed a conversation; returns who is still viewing it.
+    pub fn unview(&self, conv: ConversationId, who: UserId) -> Vec<UserRef> {
+        let left = match self.viewers.get_mut(&conv) {
+            Some(mut e) => {
+                if let Some(i) = e.iter().position(|(u, _)| u.id == who) {
+                    e[i].1 -= 1;
+                    if e[i].1 == 0 {
+                        e.remove(i);
+                    }
+                }
+                e.iter().map(|(u, _)| u.clone()).collect()
+            }
+            None => vec![],
+        };
+        self.viewers.remove_if(&conv, |_, v| v.is_empty());
+        left
     }
 
     pub fn connected_sockets(&self) -> usize {

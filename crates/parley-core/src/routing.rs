@@ -146,7 +146,7 @@ pub fn plan(
             if conv.queued_at.is_none() || ctx.replacing.is_some() {
                 events.push(NewEvent::queued(
                     system(),
-                    format!("{}: {}", group.name, no.reason),
+                    format!("{why}{}: {}", group.name, no.reason),
                 ));
             }
             Plan {

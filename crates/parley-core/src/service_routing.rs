@@ -132,7 +132,7 @@ impl Parley {
         ws: WorkspaceId,
         id: ConversationId,
         mut ctx: RouteContext,
-    ) -> Option<Outcome> {
+    ) -> Option<crate::routing::Routed> {
         ctx.availability = self.presence.availability(ws);
         match self.store.route(ws, id, &ctx, now_millis()).await {
             Ok(r) => {
@@ -153,7 +153,7 @@ impl Parley {
                         },
                     );
                 }
-                Some(r.outcome)
+                Some(r)
             }
             Err(e) => {
                 tracing::error!(error = %e, conversation = %id, "routing failed");
@@ -173,6 +173,7 @@ impl Parley {
             match self
                 .route_conversation(ws, head.conversation_id, RouteContext::default())
                 .await
+                .map(|r| r.outcome)
             {
                 Some(Outcome::Assigned(_)) => continue,
                 // Still nobody with room (or another node took it and the next loop sees that).

@@ -209,6 +209,9 @@ pub struct ConversationSummary {
     pub visitor: VisitorRef,
     pub assignee: Option<UserRef>,
     pub group_id: Option<GroupId>,
+    pub tags: Vec<String>,
+    /// 待跟进: someone has to come back to it.
+    pub follow_up: bool,
     /// When it started waiting, while it is in the queue.
     #[schema(value_type = Option<String>)]
     #[serde(serialize_with = "opt_ts")]
@@ -380,7 +383,40 @@ impl NewEvent {
     }
 }
 
+impl Event {
+    /// The event as a visitor may see it: no internal notes, no routing explanations.
+    pub fn for_visitor(&self) -> Event {
+        let mut e = self.clone();
+        e.note = None;
+        if e.kind == EventKind::Note {
+            e.kind = EventKind::Internal;
+            e.sender = Sender {
+                kind: SenderKind::System,
+                id: None,
+                name: None,
+                avatar_url: None,
+            };
+            e.body = None;
+            e.client_id = None;
+            e.attachments.clear();
+        }
+        e
+    }
+}
+
 impl NewEvent {
+    pub fn note(sender: Sender, client_id: ClientId, body: MessageBody) -> Self {
+        NewEvent {
+            kind: EventKind::Note,
+            sender,
+            client_id: Some(client_id),
+            body: Some(body.as_str().to_owned()),
+            attachments: vec![],
+            status: None,
+            assignee: None,
+            note: None,
+        }
+    }
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
         self.note = Some(note.into());
         self

@@ -245,6 +245,10 @@ pub enum EventKind {
     Assignment,
     /// The conversation started waiting for an agent (the note says why).
     Queued,
+    /// An internal note between colleagues.
+    Note,
+    /// What visitors see in place of an internal note: a numbered placeholder, never stored.
+    Internal,
 }
 
 impl EventKind {
@@ -254,6 +258,8 @@ impl EventKind {
             EventKind::Status => "status",
             EventKind::Assignment => "assignment",
             EventKind::Queued => "queued",
+            EventKind::Note => "note",
+            EventKind::Internal => "internal",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -262,6 +268,7 @@ impl EventKind {
             "status" => Some(Self::Status),
             "assignment" => Some(Self::Assignment),
             "queued" => Some(Self::Queued),
+            "note" => Some(Self::Note),
             _ => None,
         }
     }
@@ -289,6 +296,79 @@ pub fn parse_skills<S: AsRef<str>>(raw: &[S]) -> Result<Vec<String>, Invalid> {
         return Err(Invalid::new("at most 30 skills"));
     }
     Ok(out)
+}
+
+/// Conversation tags: trimmed, de-duplicated, at most 20 of at most 30 characters.
+pub fn parse_tags<S: AsRef<str>>(raw: &[S]) -> Result<Vec<String>, Invalid> {
+    let mut out: Vec<String> = Vec::new();
+    for t in raw {
+        let t = t.as_ref().trim();
+        if t.is_empty() {
+            continue;
+        }
+        if t.chars().count() > 30 || t.chars().any(|c| c.is_control()) {
+            return Err(Invalid::new("a tag is at most 30 characters"));
+        }
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(t)) {
+            out.push(t.to_owned());
+        }
+    }
+    if out.len() > 20 {
+        return Err(Invalid::new("at most 20 tags"));
+    }
+    Ok(out)
+}
+
+/// The colleagues a note mentions: `@Name` for any of `names`, longest name first so that
+/// "@Ana Li" is not read as "@Ana".
+pub fn mentioned<'a>(body: &str, names: &'a [String]) -> Vec<&'a String> {
+    let mut sorted: Vec<&String> = names.iter().filter(|n| !n.is_empty()).collect();
+    sorted.sort_by_key(|n| std::cmp::Reverse(n.chars().count()));
+    let lower = body.to_lowercase();
+    let mut out: Vec<&String> = Vec::new();
+    let mut taken: Vec<(usize, usize)> = Vec::new();
+    for n in sorted {
+        let needle = format!("@{}", n.to_lowercase());
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(&needle) {
+            let (start, end) = (from + i, from + i + needle.len());
+            let boundary = lower[end..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric());
+            if boundary && !taken.iter().any(|(s, e)| start < *e && *s < end) {
+                taken.push((start, end));
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+            from = end;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod mention_tests {
+    use super::*;
+
+    #[test]
+    fn mentions_prefer_the_longest_name_and_need_a_boundary() {
+        let names = vec![
+            "Ana".to_string(),
+            "Ana Li".to_string(),
+            "小王".to_string(),
+            "Bo".to_string(),
+        ];
+        let got = mentioned("@ana li please check, cc @小王 and @Bob", &names);
+        assert_eq!(got, vec![&names[1], &names[2]]);
+        assert!(mentioned("mail ana@example.com", &names).is_empty());
+        assert_eq!(
+            parse_tags(&[" VIP ", "vip", "退款", ""]).unwrap(),
+            vec!["VIP", "退款"]
+        );
+        assert!(parse_tags(&["x".repeat(31)]).is_err());
+    }
 }
 
 /// The client's idempotency key for a message: 1 to 64 characters of `[A-Za-z0-9_-]`.

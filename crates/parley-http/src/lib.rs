@@ -53,6 +53,12 @@ pub fn router(state: AppState) -> Router {
         .route("/conversations/{id}/resolve", post(conversations::resolve))
         .route("/conversations/{id}/reopen", post(conversations::reopen))
         .route("/conversations/{id}/assign", post(conversations::assign))
+        .route("/conversations/{id}/notes", post(teamwork::note))
+        .route("/conversations/{id}/transfer", post(teamwork::transfer))
+        .route("/conversations/{id}/take_over", post(teamwork::take_over))
+        .route("/conversations/{id}/tags", put(teamwork::tags))
+        .route("/conversations/{id}/follow_up", put(teamwork::follow_up))
+        .route("/supervisor/overview", get(teamwork::overview))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .route("/uploads", post(files::upload).layer(upload_limit.clone()));
     // The widget runs inside customers' pages: answer CORS for any origin here; each handler

@@ -13,6 +13,7 @@ use utoipa::OpenApi;
         conversations::list, conversations::get, conversations::events, conversations::send, conversations::read,
         conversations::resolve, conversations::reopen, conversations::assign,
         groups::list, groups::create, groups::get, groups::update, groups::set_members,
+        teamwork::note, teamwork::transfer, teamwork::take_over, teamwork::tags, teamwork::follow_up, teamwork::overview,
         files::upload,
         widget::session, widget::events, widget::upload,
         system::healthz,

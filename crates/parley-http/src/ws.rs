@@ -162,6 +162,15 @@ async fn close_with(sink: &mut SplitSink<WebSocket, Message>, code: u16, reason:
     let _ = sink.close().await;
 }
 
+/// Events as the socket's owner may see them: visitors never see internal notes or routing
+/// explanations.
+fn shown(actor: &Actor, e: &Event) -> Event {
+    match actor {
+        Actor::Visitor(_) => e.for_visitor(),
+        Actor::Agent(_) => e.clone(),
+    }
+}
+
 pub fn count_sent(state: &AppState, a: &Appended) {
     if a.duplicate {
         state.metrics.messages_duplicate.inc();
@@ -256,9 +265,16 @@ impl Conn {
                 .bus
                 .subscribe(Topic::Inbox(user.workspace_id)),
         );
+        self.subs.insert(
+            Topic::User(user.id),
+            self.state.parley.bus.subscribe(Topic::User(user.id)),
+        );
         let ready = json!({"type": "ready", "heartbeat_ms": self.state.config.heartbeat_interval.as_millis() as u64, "user": user});
         if self.send(ready).await {
             self.run(Actor::Agent(agent)).await;
+        }
+        for id in self.seqs.keys() {
+            self.state.parley.stopped_viewing(&user, *id);
         }
         self.state.parley.agent_disconnected(&user);
         self.state.metrics.ws_connections.get_or_create(&kind).dec();
@@ -441,7 +457,11 @@ impl Conn {
             ClientFrame::Unsubscribe { conversation_id } => {
                 if let Some(id) = ConversationId::parse(&conversation_id) {
                     self.subs.remove(&Topic::Conversation(id));
-                    self.seqs.remove(&id);
+                    if self.seqs.remove(&id).is_some() {
+                        if let Actor::Agent(a) = actor {
+                            self.state.parley.stopped_viewing(&a.user, id);
+                        }
+                    }
                 }
                 (Ok(()), None)
             }
@@ -558,7 +578,10 @@ impl Conn {
             Topic::Conversation(id),
             self.state.parley.bus.subscribe(Topic::Conversation(id)),
         );
-        self.seqs.insert(id, after_seq.max(0));
+        let first_time = self.seqs.insert(id, after_seq.max(0)).is_none();
+        if let (Actor::Agent(a), true) = (actor, first_time) {
+            self.state.parley.viewing(&a.user, id);
+        }
         self.catch_up(actor, id).await?;
         let last = self.seqs.get(&id).copied().unwrap_or(0);
         self.send(json!({"type": "subscribed", "conversation_id": id, "last_seq": last}))
@@ -583,7 +606,9 @@ impl Conn {
             for e in events {
                 self.seqs.insert(id, e.seq);
                 if !self
-                    .send(json!({"type": "event", "conversation_id": id, "event": e}))
+                    .send(
+                        json!({"type": "event", "conversation_id": id, "event": shown(actor, &e)}),
+                    )
                     .await
                 {
                     return Ok(());
@@ -646,7 +671,9 @@ impl Conn {
                 };
                 if e.seq == last + 1 {
                     self.seqs.insert(e.conversation_id, e.seq);
-                    Some(json!({"type": "event", "conversation_id": e.conversation_id, "event": e}))
+                    Some(
+                        json!({"type": "event", "conversation_id": e.conversation_id, "event": shown(actor, e)}),
+                    )
                 } else {
                     if e.seq > last + 1 {
                         let _ = self.catch_up(actor, e.conversation_id).await;
@@ -700,6 +727,34 @@ impl Conn {
             }
             (BusMessage::AgentsOnline(online), Actor::Visitor(_)) => {
                 Some(json!({"type": "presence", "agents_online": online}))
+            }
+            (
+                BusMessage::Viewers {
+                    conversation_id,
+                    viewers,
+                },
+                Actor::Agent(_),
+            ) => Some(
+                json!({"type": "viewers", "conversation_id": conversation_id, "viewers": viewers}),
+            ),
+            (
+                BusMessage::Transfer {
+                    conversation_id,
+                    from,
+                    note,
+                },
+                Actor::Agent(_),
+            ) => Some(
+                json!({"type": "transfer", "conversation_id": conversation_id, "from": from, "note": note}),
+            ),
+            (
+                BusMessage::Mention {
+                    conversation_id,
+                    event,
+                },
+                Actor::Agent(_),
+            ) => {
+                Some(json!({"type": "mention", "conversation_id": conversation_id, "event": event}))
             }
             (
                 BusMessage::QueuePosition {

@@ -818,6 +818,7 @@ impl Store for PostgresStore {
         let view = match q.view {
             View::Mine => "AND c.assignee_id = $2",
             View::Unassigned => "AND c.assignee_id IS NULL",
+            View::Queued => "AND c.assignee_id IS NULL AND c.queued_at IS NOT NULL",
             View::All => "",
         };
         let sql = format!(
@@ -1157,6 +1158,84 @@ impl Store for PostgresStore {
             .await
             .map_err(other)?;
         Ok(ids.into_iter().map(ConversationId).collect())
+    }
+
+    async fn move_to_group(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        group_id: GroupId,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE conversations SET group_id = $1 WHERE id = $2 AND workspace_id = $3 \
+             AND EXISTS (SELECT 1 FROM agent_groups g WHERE g.id = $1 AND g.workspace_id = $3)",
+        )
+        .bind(group_id.0)
+        .bind(id.0)
+        .bind(ws.0)
+        .execute(&self.pool)
+        .await
+        .map_err(other)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn set_tags(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        tags: &[String],
+    ) -> StoreResult<bool> {
+        let r =
+            sqlx::query("UPDATE conversations SET tags = $1 WHERE id = $2 AND workspace_id = $3")
+                .bind(serde_json::to_string(tags).map_err(other)?)
+                .bind(id.0)
+                .bind(ws.0)
+                .execute(&self.pool)
+                .await
+                .map_err(other)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn set_follow_up(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        follow_up: bool,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE conversations SET follow_up = $1 WHERE id = $2 AND workspace_id = $3",
+        )
+        .bind(follow_up as i64)
+        .bind(id.0)
+        .bind(ws.0)
+        .execute(&self.pool)
+        .await
+        .map_err(other)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn open_counts(&self, ws: WorkspaceId) -> StoreResult<(i64, i64, i64)> {
+        sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN assignee_id IS NULL AND queued_at IS NOT NULL THEN 1 ELSE 0 END), 0) \
+             FROM conversations WHERE workspace_id = $1 AND status = 'open'",
+        )
+        .bind(ws.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(other)
+    }
+
+    async fn loads(&self, ws: WorkspaceId) -> StoreResult<Vec<(UserId, i64)>> {
+        let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+            "SELECT assignee_id, COUNT(*) FROM conversations WHERE workspace_id = $1 AND status = 'open' \
+             AND assignee_id IS NOT NULL GROUP BY assignee_id",
+        )
+        .bind(ws.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
+        Ok(rows.into_iter().map(|(u, n)| (UserId(u), n)).collect())
     }
 
     async fn create_attachment(&self, a: &Attachment) -> StoreResult<()> {

@@ -138,7 +138,7 @@ pub fn conversation(r: &impl Get) -> R<Conversation> {
 /// assignee, and the viewer's unread count (bound as parameter `$2`).
 pub const SUMMARY_SELECT: &str = "SELECT c.id, c.channel_id, ch.name AS channel_name, c.status, c.visitor_id, \
      v.name AS visitor_name, v.email AS visitor_email, c.assignee_id, u.name AS assignee_name, \
-     u.avatar_url AS assignee_avatar, c.group_id, c.queued_at, c.last_seq, c.last_message_body, c.last_message_sender, \
+     u.avatar_url AS assignee_avatar, c.group_id, c.tags, c.follow_up, c.queued_at, c.last_seq, c.last_message_body, c.last_message_sender, \
      c.last_message_at, c.created_at, c.updated_at, \
      (SELECT COUNT(*) FROM events e WHERE e.conversation_id = c.id AND e.kind = 'message' \
         AND e.sender_kind = 'visitor' AND e.seq > COALESCE((SELECT r.last_read_seq FROM conversation_reads r \
@@ -184,6 +184,8 @@ pub fn summary(r: &impl Get) -> R<ConversationSummary> {
         },
         assignee,
         group_id: r.opt_uuid("group_id")?.map(GroupId),
+        tags: serde_json::from_str(&r.text("tags")?)?,
+        follow_up: r.int("follow_up")? != 0,
         queued_at: r.opt_int("queued_at")?,
         last_seq: r.int("last_seq")?,
         unread_count: r.int("unread_count")?,

@@ -49,10 +49,11 @@ pub async fn list(
     let view = match q.view.as_deref().unwrap_or("all") {
         "mine" => View::Mine,
         "unassigned" => View::Unassigned,
+        "queued" => View::Queued,
         "all" => View::All,
         other => {
             return Err(ApiError::BadRequest(format!(
-                "unknown view '{other}' (mine, unassigned, all)"
+                "unknown view '{other}' (mine, unassigned, queued, all)"
             )))
         }
     };

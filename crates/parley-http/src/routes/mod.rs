@@ -6,4 +6,5 @@ pub mod files;
 pub mod groups;
 pub mod people;
 pub mod system;
+pub mod teamwork;
 pub mod widget;

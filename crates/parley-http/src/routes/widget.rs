@@ -158,9 +158,9 @@ pub async fn events(
             has_more: false,
         }));
     };
-    Ok(axum::Json(
-        event_page(&state, &Actor::Visitor(v), c.id, &q).await?,
-    ))
+    let mut page = event_page(&state, &Actor::Visitor(v), c.id, &q).await?;
+    page.items = page.items.iter().map(|e| e.for_visitor()).collect();
+    Ok(axum::Json(page))
 }
 
 #[utoipa::path(post, path = "/api/widget/v1/uploads", tag = "widget", request_body(content_type = "multipart/form-data", content = String),

@@ -9,3 +9,4 @@ mod binary;
 mod chat;
 mod routing;
 mod system;
+mod teamwork;
