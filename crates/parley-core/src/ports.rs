@@ -361,6 +361,23 @@ pub trait Store: Send + Sync + 'static {
     async fn open_counts(&self, ws: WorkspaceId) -> StoreResult<(i64, i64, i64)>;
     /// Open conversations per assignee.
     async fn loads(&self, ws: WorkspaceId) -> StoreResult<Vec<(UserId, i64)>>;
+    /// Keyword routing rules, in order.
+    async fn list_rules(
+        &self,
+        ws: WorkspaceId,
+    ) -> StoreResult<Vec<parley_domain::routing::RoutingRule>>;
+    async fn replace_rules(
+        &self,
+        ws: WorkspaceId,
+        rules: &[parley_domain::routing::RoutingRule],
+    ) -> StoreResult<()>;
+    /// Applies a matched rule's group, skill and priority to a conversation.
+    async fn apply_rule(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        rule: &parley_domain::routing::RoutingRule,
+    ) -> StoreResult<bool>;
 
     // Attachments
     async fn create_attachment(&self, a: &Attachment) -> StoreResult<()>;

@@ -118,11 +118,21 @@ pub fn plan(
         })
         .collect();
     let request = Request {
-        required_skills: ctx.required_skills.clone(),
+        required_skills: if ctx.required_skills.is_empty() {
+            conv.required_skill.iter().cloned().collect()
+        } else {
+            ctx.required_skills.clone()
+        },
         previous_agent: previous_agent.filter(|p| Some(*p) != ctx.replacing),
         exclude: ctx.replacing.into_iter().collect(),
     };
-    match choose(&group.policy, &candidates, &request) {
+    // A skill asked for by a keyword rule is honoured even if the policy has no skill step.
+    let mut steps = group.policy.clone();
+    if !request.required_skills.is_empty() && !steps.contains(&parley_domain::routing::Step::Skill)
+    {
+        steps.insert(0, parley_domain::routing::Step::Skill);
+    }
+    match choose(&steps, &candidates, &request) {
         Ok(d) => {
             let who = members
                 .iter()
@@ -183,6 +193,7 @@ mod tests {
             priority: 0,
             queued_at: None,
             awaiting_reply_since: None,
+            required_skill: None,
             last_seq: 1,
             created_at: 0,
             updated_at: 0,

@@ -875,11 +875,15 @@ impl Parley {
                 &appended.events,
                 appended.created_conversation,
             );
-            // A new (or reopened, unassigned) conversation goes to routing.
-            let c = &appended.conversation;
-            if c.assignee_id.is_none() && c.queued_at.is_none() && c.group_id.is_some() {
-                self.route_conversation(c.workspace_id, c.id, RouteContext::default())
-                    .await;
+            // Keyword rules and routing look at what visitors write.
+            if let Actor::Visitor(_) = actor {
+                let text = appended.message.body.clone().unwrap_or_default();
+                self.route_after_visitor_message(
+                    &appended.conversation,
+                    &text,
+                    appended.created_conversation,
+                )
+                .await;
             }
         }
         Ok(appended)

@@ -295,3 +295,136 @@ impl Parley {
         }
     }
 }
+
+pub struct RuleInput {
+    pub keywords: Vec<String>,
+    pub group_id: Option<GroupId>,
+    pub skill: Option<String>,
+    pub priority: Option<i32>,
+    pub escalation: bool,
+}
+
+impl Parley {
+    pub async fn list_rules(
+        &self,
+        agent: &Agent,
+    ) -> ServiceResult<Vec<parley_domain::routing::RoutingRule>> {
+        Ok(self.store.list_rules(agent.user.workspace_id).await?)
+    }
+
+    /// Replaces the workspace's keyword rules with `inputs`, in that order.
+    pub async fn replace_rules(
+        &self,
+        agent: &Agent,
+        inputs: Vec<RuleInput>,
+    ) -> ServiceResult<Vec<parley_domain::routing::RoutingRule>> {
+        require_admin(agent)?;
+        let ws = agent.user.workspace_id;
+        if inputs.len() > 200 {
+            return Err(ServiceError::Invalid("at most 200 rules".into()));
+        }
+        let mut rules = Vec::new();
+        for (i, r) in inputs.into_iter().enumerate() {
+            let n = i + 1;
+            let keywords: Vec<String> = r
+                .keywords
+                .iter()
+                .map(|k| k.trim().to_owned())
+                .filter(|k| !k.is_empty())
+                .collect();
+            if keywords.is_empty()
+                || keywords.len() > 50
+                || keywords.iter().any(|k| k.chars().count() > 50)
+            {
+                return Err(ServiceError::Invalid(format!(
+                    "rule {n}: give 1 to 50 keywords of at most 50 characters"
+                )));
+            }
+            if r.group_id.is_none() && r.skill.is_none() && r.priority.is_none() {
+                return Err(ServiceError::Invalid(format!(
+                    "rule {n}: choose a group, a skill or a priority"
+                )));
+            }
+            if let Some(g) = r.group_id {
+                self.store
+                    .get_group(ws, g)
+                    .await?
+                    .ok_or(ServiceError::NotFound("group"))?;
+            }
+            if r.priority.is_some_and(|p| !(-100..=100).contains(&p)) {
+                return Err(ServiceError::Invalid(format!(
+                    "rule {n}: priority must be between -100 and 100"
+                )));
+            }
+            let skill = match r.skill.as_deref() {
+                Some(s) => parse_skills(&[s])?.pop(),
+                None => None,
+            };
+            rules.push(parley_domain::routing::RoutingRule {
+                id: RuleId::new(),
+                workspace_id: ws,
+                keywords,
+                group_id: r.group_id,
+                skill,
+                priority: r.priority,
+                escalation: r.escalation,
+            });
+        }
+        self.store.replace_rules(ws, &rules).await?;
+        Ok(rules)
+    }
+
+    /// Routes a conversation after a visitor's message: keyword rules first (the first message,
+    /// or escalation rules on any message), otherwise plain routing of an unassigned one.
+    pub(crate) async fn route_after_visitor_message(
+        &self,
+        conv: &Conversation,
+        text: &str,
+        first: bool,
+    ) {
+        let ws = conv.workspace_id;
+        let rules = match self.store.list_rules(ws).await {
+            Ok(r) => r,
+            Err(e) => return tracing::error!(error = %e, "reading routing rules"),
+        };
+        if let Some((rule, keyword)) = parley_domain::routing::matching_rule(&rules, text, first) {
+            // An escalation only moves the conversation if it is not in that group already.
+            let moves = rule.group_id.is_some_and(|g| conv.group_id != Some(g));
+            if first || moves {
+                let group_name = match rule.group_id {
+                    Some(g) => self
+                        .store
+                        .get_group(ws, g)
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|g| g.name),
+                    None => None,
+                };
+                if let Err(e) = self.store.apply_rule(ws, conv.id, rule).await {
+                    return tracing::error!(error = %e, "applying a routing rule");
+                }
+                let target = group_name.map(|n| format!(" → {n}")).unwrap_or_default();
+                let kind = if rule.escalation && !first {
+                    "escalated by keyword"
+                } else {
+                    "keyword"
+                };
+                let ctx = RouteContext {
+                    replacing: if first { None } else { conv.assignee_id },
+                    why: Some(format!("{kind} '{keyword}'{target}")),
+                    ..Default::default()
+                };
+                self.route_conversation(ws, conv.id, ctx).await;
+                if let (Some(prev), false) = (conv.assignee_id, first) {
+                    self.backfill_for(ws, prev).await;
+                }
+                return;
+            }
+        }
+        if conv.assignee_id.is_none() && conv.queued_at.is_none() && conv.group_id.is_some() {
+            self.route_conversation(ws, conv.id, RouteContext::default())
+                .await;
+        }
+    }
+}

@@ -32,4 +32,5 @@ id_type!(
     AttachmentId,
     TokenId,
     GroupId,
+    RuleId,
 );

@@ -177,6 +177,8 @@ pub struct Conversation {
     pub queued_at: Option<Millis>,
     /// Set on assignment until the assignee first replies.
     pub awaiting_reply_since: Option<Millis>,
+    /// The skill routing must look for (set by a keyword rule).
+    pub required_skill: Option<String>,
     pub last_seq: i64,
     pub created_at: Millis,
     pub updated_at: Millis,

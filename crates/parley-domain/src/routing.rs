@@ -487,3 +487,77 @@ mod tests {
         assert_eq!(loads, vec![24; 5]);
     }
 }
+
+/// A keyword routing rule (关键词路由): when a visitor's message contains any keyword, the
+/// conversation goes to `group_id` and/or needs `skill`, with an optional queue `priority`.
+/// Plain rules look at the first message only; escalation rules at every visitor message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RoutingRule {
+    pub id: crate::RuleId,
+    #[serde(skip)]
+    pub workspace_id: crate::WorkspaceId,
+    pub keywords: Vec<String>,
+    pub group_id: Option<crate::GroupId>,
+    pub skill: Option<String>,
+    pub priority: Option<i32>,
+    pub escalation: bool,
+}
+
+/// The first rule (in order) that applies to `text`, and the keyword that matched.
+pub fn matching_rule<'a>(
+    rules: &'a [RoutingRule],
+    text: &str,
+    first_message: bool,
+) -> Option<(&'a RoutingRule, &'a str)> {
+    let lower = text.to_lowercase();
+    rules
+        .iter()
+        .filter(|r| first_message || r.escalation)
+        .find_map(|r| {
+            r.keywords
+                .iter()
+                .find(|k| !k.trim().is_empty() && lower.contains(&k.trim().to_lowercase()))
+                .map(|k| (r, k.as_str()))
+        })
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use super::*;
+
+    fn rule(keywords: &[&str], escalation: bool) -> RoutingRule {
+        RoutingRule {
+            id: crate::RuleId::new(),
+            workspace_id: crate::WorkspaceId::new(),
+            keywords: keywords.iter().map(|s| s.to_string()).collect(),
+            group_id: None,
+            skill: None,
+            priority: None,
+            escalation,
+        }
+    }
+
+    #[test]
+    fn first_match_in_order_and_escalation_only_later() {
+        let rules = vec![
+            rule(&["退款", "refund"], false),
+            rule(&["投诉"], true),
+            rule(&["退"], false),
+        ];
+        let (r, k) = matching_rule(&rules, "我要退款", true).unwrap();
+        assert_eq!((r.id, k), (rules[0].id, "退款"));
+        assert_eq!(
+            matching_rule(&rules, "I want a REFUND", true).unwrap().0.id,
+            rules[0].id
+        );
+        assert!(
+            matching_rule(&rules, "我要退款", false).is_none(),
+            "plain rules only see the first message"
+        );
+        assert_eq!(
+            matching_rule(&rules, "我要投诉你们", false).unwrap().0.id,
+            rules[1].id
+        );
+        assert!(matching_rule(&rules, "你好", true).is_none());
+    }
+}

@@ -44,6 +44,10 @@ pub fn router(state: AppState) -> Router {
         .route("/groups", get(groups::list).post(groups::create))
         .route("/groups/{id}", get(groups::get).put(groups::update))
         .route("/groups/{id}/members", put(groups::set_members))
+        .route(
+            "/routing/rules",
+            get(groups::rules).put(groups::replace_rules),
+        )
         .route("/channels/{id}", get(channels::get).patch(channels::update))
         .route("/conversations", get(conversations::list))
         .route("/conversations/{id}", get(conversations::get))

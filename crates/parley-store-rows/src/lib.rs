@@ -114,7 +114,7 @@ pub fn visitor(r: &impl Get) -> R<Visitor> {
 
 pub const CONVERSATION_COLS: &str =
     "id, workspace_id, channel_id, visitor_id, status, assignee_id, group_id, priority, \
-     queued_at, awaiting_reply_since, last_seq, created_at, updated_at";
+     queued_at, awaiting_reply_since, required_skill, last_seq, created_at, updated_at";
 
 pub fn conversation(r: &impl Get) -> R<Conversation> {
     Ok(Conversation {
@@ -128,6 +128,7 @@ pub fn conversation(r: &impl Get) -> R<Conversation> {
         priority: r.int("priority")? as i32,
         queued_at: r.opt_int("queued_at")?,
         awaiting_reply_since: r.opt_int("awaiting_reply_since")?,
+        required_skill: r.opt_text("required_skill")?,
         last_seq: r.int("last_seq")?,
         created_at: r.int("created_at")?,
         updated_at: r.int("updated_at")?,
@@ -291,4 +292,18 @@ pub fn member(r: &impl Get) -> R<(GroupId, GroupMember)> {
             priority: r.int("priority")? as i32,
         },
     ))
+}
+
+pub const RULE_COLS: &str = "id, workspace_id, keywords, group_id, skill, priority, escalation";
+
+pub fn rule(r: &impl Get) -> R<parley_domain::routing::RoutingRule> {
+    Ok(parley_domain::routing::RoutingRule {
+        id: RuleId(r.uuid("id")?),
+        workspace_id: WorkspaceId(r.uuid("workspace_id")?),
+        keywords: serde_json::from_str(&r.text("keywords")?)?,
+        group_id: r.opt_uuid("group_id")?.map(GroupId),
+        skill: r.opt_text("skill")?,
+        priority: r.opt_int("priority")?.map(|p| p as i32),
+        escalation: r.int("escalation")? != 0,
+    })
 }

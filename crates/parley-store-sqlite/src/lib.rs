@@ -6,6 +6,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use parley_core::ports::*;
 use parley_core::{StoreError, StoreResult};
+use parley_domain::routing::RoutingRule;
 use parley_domain::*;
 use parley_store_rows::*;
 
@@ -830,11 +831,12 @@ impl Store for SqliteStore {
                             priority: 0,
                             queued_at: None,
                             awaiting_reply_since: None,
+                            required_skill: None,
                             last_seq: 0,
                             created_at: now,
                             updated_at: now,
                         };
-                        sqlx::query(&format!("INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"))
+                        sqlx::query(&format!("INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"))
                             .bind(c.id.0)
                             .bind(ws.0)
                             .bind(channel_id.0)
@@ -845,6 +847,7 @@ impl Store for SqliteStore {
                             .bind(0i64)
                             .bind(None::<i64>)
                             .bind(None::<i64>)
+                            .bind(None::<String>)
                             .bind(0i64)
                             .bind(now)
                             .bind(now)
@@ -1231,6 +1234,69 @@ impl Store for SqliteStore {
         .await
         .map_err(other)?;
         Ok(rows.into_iter().map(|(u, n)| (UserId(u), n)).collect())
+    }
+
+    async fn list_rules(&self, ws: WorkspaceId) -> StoreResult<Vec<RoutingRule>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RULE_COLS} FROM routing_rules WHERE workspace_id = $1 ORDER BY position"
+        ))
+        .bind(ws.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        rows.iter()
+            .map(rule)
+            .collect::<Result<_, _>>()
+            .map_err(other)
+    }
+
+    async fn replace_rules(&self, ws: WorkspaceId, rules: &[RoutingRule]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM routing_rules WHERE workspace_id = $1")
+            .bind(ws.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        for (i, r) in rules.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO routing_rules (id, workspace_id, position, keywords, group_id, skill, priority, escalation, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(r.id.0)
+            .bind(ws.0)
+            .bind(i as i64)
+            .bind(serde_json::to_string(&r.keywords).map_err(other)?)
+            .bind(r.group_id.map(|g| g.0))
+            .bind(&r.skill)
+            .bind(r.priority.map(|p| p as i64))
+            .bind(r.escalation as i64)
+            .bind(now_millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        }
+        tx.commit().await.map_err(other)
+    }
+
+    async fn apply_rule(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        r: &RoutingRule,
+    ) -> StoreResult<bool> {
+        let res = sqlx::query(
+            "UPDATE conversations SET group_id = COALESCE($1, group_id), required_skill = COALESCE($2, required_skill), \
+             priority = COALESCE($3, priority) WHERE id = $4 AND workspace_id = $5",
+        )
+        .bind(r.group_id.map(|g| g.0))
+        .bind(&r.skill)
+        .bind(r.priority.map(|p| p as i64))
+        .bind(id.0)
+        .bind(ws.0)
+        .execute(&self.writer)
+        .await
+        .map_err(other)?;
+        Ok(res.rows_affected() == 1)
     }
 
     async fn create_attachment(&self, a: &Attachment) -> StoreResult<()> {

@@ -4,8 +4,8 @@ use crate::extract::{Auth, Json};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use parley_core::service_routing::GroupInput;
-use parley_domain::routing::Step;
+use parley_core::service_routing::{GroupInput, RuleInput};
+use parley_domain::routing::{RoutingRule, Step};
 use parley_domain::{Group, GroupId, UserId};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -115,4 +115,66 @@ pub async fn set_members(
     Ok(axum::Json(
         state.parley.set_group_members(&agent, id, &members).await?,
     ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RuleRequest {
+    /// Matched case-insensitively anywhere in the visitor's message.
+    pub keywords: Vec<String>,
+    pub group_id: Option<String>,
+    pub skill: Option<String>,
+    /// Queue priority: higher waits less (VIP).
+    pub priority: Option<i32>,
+    /// Also applies to later messages, moving the conversation (escalation to another tier).
+    #[serde(default)]
+    pub escalation: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RulesRequest {
+    pub rules: Vec<RuleRequest>,
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct Rules {
+    pub rules: Vec<RoutingRule>,
+}
+
+#[utoipa::path(get, path = "/api/v1/routing/rules", tag = "routing", responses((status = 200, body = Rules)))]
+pub async fn rules(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+) -> ApiResult<axum::Json<Rules>> {
+    Ok(axum::Json(Rules {
+        rules: state.parley.list_rules(&agent).await?,
+    }))
+}
+
+#[utoipa::path(put, path = "/api/v1/routing/rules", tag = "routing", request_body = RulesRequest,
+    responses((status = 200, body = Rules), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn replace_rules(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Json(req): Json<RulesRequest>,
+) -> ApiResult<axum::Json<Rules>> {
+    let inputs = req
+        .rules
+        .into_iter()
+        .map(|r| {
+            Ok(RuleInput {
+                keywords: r.keywords,
+                group_id: r
+                    .group_id
+                    .as_deref()
+                    .map(|g| parse_id(g, "group", GroupId))
+                    .transpose()?,
+                skill: r.skill,
+                priority: r.priority,
+                escalation: r.escalation,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(axum::Json(Rules {
+        rules: state.parley.replace_rules(&agent, inputs).await?,
+    }))
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 both_backends!(
     queue_positions_and_backfill,
-    groups_need_admins_and_stay_in_their_workspace
+    groups_need_admins_and_stay_in_their_workspace,
+    keyword_rules_skills_priority_and_escalation,
 );
 
 /// A group with `n` agents (capacity `cap`), each online on its own socket, behind the channel.
@@ -311,4 +312,205 @@ async fn an_offline_agents_conversations_are_redistributed() {
             .starts_with("the agent went offline"),
         "{last}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_survives_a_restart() {
+    let mut app = spawn_app(Backend::Sqlite).await.unwrap();
+    let admin = app.admin().await;
+    let (channel, agents) = routed_channel(&app, &admin, 1, 1, None).await;
+    let mut convs = Vec::new();
+    for i in 0..3 {
+        let v = app.visitor(&channel, "https://shop.test").await;
+        let mut ws = Ws::visitor(&app, &v).await;
+        convs.push(
+            ws.send_message(&format!("r-{i}"), None, "hi").await["conversation_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let email = agents[0].0.me["user"]["email"].as_str().unwrap().to_owned();
+    drop(agents);
+    let before = admin.json("/api/v1/conversations?view=queued").await;
+    assert_eq!(before["items"].as_array().unwrap().len(), 2);
+
+    app.restart().await;
+    let admin = app.admin().await;
+    let queued = admin.json("/api/v1/conversations?view=queued").await;
+    assert_eq!(
+        queued["items"].as_array().unwrap().len(),
+        2,
+        "the queue is in the database"
+    );
+    // The agent comes back, resolves their chat, and the head of the queue (oldest first) follows.
+    let agent = app.login(&email, "a long password").await;
+    let _ws = Ws::agent(&app, &agent.token().await).await;
+    agent
+        .post(
+            &format!("/api/v1/conversations/{}/resolve", convs[0]),
+            json!({}),
+        )
+        .await;
+    let mine = agent.json("/api/v1/conversations?view=mine").await;
+    assert_eq!(mine["items"][0]["id"], convs[1].as_str());
+    assert_eq!(
+        admin.json("/api/v1/conversations?view=queued").await["items"][0]["id"],
+        convs[2].as_str()
+    );
+}
+
+/// Keyword rules send the first message to a group or skill and set priority; escalation rules
+/// move a conversation to tier 2 when the visitor writes a trigger word later.
+async fn keyword_rules_skills_priority_and_escalation(app: TestApp) {
+    let admin = app.admin().await;
+    let (channel, agents) = routed_channel(&app, &admin, 2, 1, None).await;
+    // Only the second agent knows refunds.
+    let (refunds, _) = &agents[1];
+    admin
+        .patch(
+            &format!("/api/v1/users/{}", refunds.user_id()),
+            json!({"skills": ["退款"]}),
+        )
+        .await;
+    let lead = app.person(&admin, "agent").await;
+    let _lead_ws = Ws::agent(&app, &lead.token().await).await;
+    let tier2: Value = admin
+        .post(
+            "/api/v1/groups",
+            json!({"name": "二线", "policy": ["least_load"], "tier": 2}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let t2 = tier2["id"].as_str().unwrap().to_owned();
+    admin
+        .client
+        .put(app.url(&format!("/api/v1/groups/{t2}/members")))
+        .header("x-csrf-token", &admin.csrf)
+        .json(&json!({"members": [{"user_id": lead.user_id()}]}))
+        .send()
+        .await
+        .unwrap();
+    let rules = json!({"rules": [
+        {"keywords": ["投诉", "complaint"], "group_id": t2, "escalation": true},
+        {"keywords": ["退款", "refund"], "skill": "退款"},
+        {"keywords": ["VIP"], "priority": 10},
+    ]});
+    let r = admin
+        .client
+        .put(app.url("/api/v1/routing/rules"))
+        .header("x-csrf-token", &admin.csrf)
+        .json(&rules)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bad = admin
+        .client
+        .put(app.url("/api/v1/routing/rules"))
+        .header("x-csrf-token", &admin.csrf)
+        .json(&json!({"rules": [{"keywords": ["x"]}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422, "a rule that does nothing is refused");
+    assert_eq!(
+        admin.json("/api/v1/routing/rules").await["rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // A refund question goes to the agent with the skill, and the timeline says why.
+    let v = app.visitor(&channel, "https://shop.test").await;
+    let mut vws = Ws::visitor(&app, &v).await;
+    let conv = vws.send_message("k-1", None, "我想申请退款").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    vws.send(json!({"type": "subscribe", "conversation_id": conv, "after_seq": 0}))
+        .await;
+    assert_eq!(assigned_to(&mut vws).await, refunds.user_id());
+    let events = admin
+        .json(&format!("/api/v1/conversations/{conv}/events"))
+        .await;
+    let note = events["items"][1]["note"].as_str().unwrap().to_owned();
+    assert!(
+        note.starts_with("keyword '退款'; 售前: skill 退款"),
+        "{note}"
+    );
+
+    // Everyone in 售前 is now full (capacity 1): a normal question waits, a VIP one jumps ahead.
+    let other = app.visitor(&channel, "https://shop.test").await;
+    let mut ows = Ws::visitor(&app, &other).await;
+    let c2 = ows.send_message("k-2", None, "你好").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let _c2b = {
+        let v3 = app.visitor(&channel, "https://shop.test").await;
+        let mut w3 = Ws::visitor(&app, &v3).await;
+        w3.send_message("k-3", None, "hello").await["conversation_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let vip = app.visitor(&channel, "https://shop.test").await;
+    let mut vip_ws = Ws::visitor(&app, &vip).await;
+    let c_vip = vip_ws
+        .send_message("k-4", None, "I am a VIP customer")
+        .await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let q = vip_ws.recv_type("queue").await;
+    assert_eq!(q["position"], 1, "the VIP goes to the head of the queue");
+    let queued = admin.json("/api/v1/conversations?view=queued").await;
+    assert_eq!(queued["items"].as_array().unwrap().len(), 2, "{queued}");
+    let _ = (c2, c_vip);
+
+    // Later in the refund chat the visitor complains: escalated to tier 2, away from the agent.
+    vws.send_message("k-5", None, "我要投诉你们的服务").await;
+    assert_eq!(assigned_to(&mut vws).await, lead.user_id());
+    let detail = admin.json(&format!("/api/v1/conversations/{conv}")).await;
+    assert_eq!(detail["conversation"]["group_id"], t2.as_str());
+    let events = admin
+        .json(&format!("/api/v1/conversations/{conv}/events"))
+        .await;
+    let last = events["items"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("escalated by keyword '投诉' → 二线"),
+        "{last}"
+    );
+    // The freed refund agent takes the head of the 售前 queue: the VIP.
+    let mine = refunds.json("/api/v1/conversations?view=mine").await;
+    let ids: Vec<&str> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&c_vip_id(&admin, &vip).await.as_str()),
+        "{ids:?}"
+    );
+}
+
+async fn c_vip_id(admin: &Session, _v: &Visitor) -> String {
+    let all = admin.json("/api/v1/conversations?view=all").await;
+    all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["last_message"]["body"] == "I am a VIP customer")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
