@@ -324,12 +324,12 @@ impl Ws {
         self.stream.send(m).await.unwrap();
     }
 
-    /// The next JSON frame, skipping pings; panics after 5 s.
+    /// The next JSON frame, skipping pings; panics after 10 s.
     pub async fn recv(&mut self) -> Value {
         loop {
-            let m = tokio::time::timeout(Duration::from_secs(5), self.stream.next())
+            let m = tokio::time::timeout(Duration::from_secs(10), self.stream.next())
                 .await
-                .expect("a frame within 5 s")
+                .expect("a frame within 10 s")
                 .expect("socket open")
                 .expect("frame ok");
             match m {
