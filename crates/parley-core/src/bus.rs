@@ -72,6 +72,11 @@ pub enum BusMessage {
         conversation_id: ConversationId,
         viewers: Vec<UserRef>,
     },
+    /// The visitor waited too long: offer to leave a message (the conversation stays queued).
+    LeaveMessage {
+        conversation_id: ConversationId,
+        waited_secs: i64,
+    },
     /// A visitor's place in the queue; `None` once they are out of it.
     QueuePosition {
         conversation_id: ConversationId,

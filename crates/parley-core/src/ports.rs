@@ -361,6 +361,13 @@ pub trait Store: Send + Sync + 'static {
     async fn open_counts(&self, ws: WorkspaceId) -> StoreResult<(i64, i64, i64)>;
     /// Open conversations per assignee.
     async fn loads(&self, ws: WorkspaceId) -> StoreResult<Vec<(UserId, i64)>>;
+    /// Queued conversations that have waited past their group's queue timeout and were not yet
+    /// offered to leave a message; marks them offered. Returns (workspace, conversation,
+    /// visitor, seconds waited).
+    async fn queue_timeouts(
+        &self,
+        now: Millis,
+    ) -> StoreResult<Vec<(WorkspaceId, ConversationId, VisitorId, i64)>>;
     /// Keyword routing rules, in order.
     async fn list_rules(
         &self,

@@ -256,6 +256,20 @@ impl Parley {
             }
             Err(e) => tracing::error!(error = %e, "looking for unanswered conversations"),
         }
+        match self.store.queue_timeouts(now_millis()).await {
+            Ok(list) => {
+                for (_, conversation_id, visitor_id, waited_secs) in list {
+                    self.bus.publish(
+                        Topic::Visitor(visitor_id),
+                        BusMessage::LeaveMessage {
+                            conversation_id,
+                            waited_secs,
+                        },
+                    );
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "looking for queue timeouts"),
+        }
         for (ws, user) in self
             .presence
             .take_offline_longer_than(offline_grace.as_millis() as i64)

@@ -757,6 +757,15 @@ impl Conn {
                 Some(json!({"type": "mention", "conversation_id": conversation_id, "event": event}))
             }
             (
+                BusMessage::LeaveMessage {
+                    conversation_id,
+                    waited_secs,
+                },
+                Actor::Visitor(_),
+            ) => Some(
+                json!({"type": "leave_message", "conversation_id": conversation_id, "waited_secs": waited_secs}),
+            ),
+            (
                 BusMessage::QueuePosition {
                     conversation_id,
                     position,

@@ -1299,6 +1299,36 @@ impl Store for SqliteStore {
         Ok(res.rows_affected() == 1)
     }
 
+    async fn queue_timeouts(
+        &self,
+        now: Millis,
+    ) -> StoreResult<Vec<(WorkspaceId, ConversationId, VisitorId, i64)>> {
+        // Claims them in the same statement, so each visitor is offered once (on any node).
+        let rows: Vec<(Uuid, Uuid, Uuid, i64)> = sqlx::query_as(
+            "UPDATE conversations SET leave_message_offered_at = $1 WHERE id IN ( \
+               SELECT c.id FROM conversations c JOIN agent_groups g ON g.id = c.group_id \
+               WHERE c.status = 'open' AND c.assignee_id IS NULL AND c.queued_at IS NOT NULL \
+               AND c.leave_message_offered_at IS NULL AND g.queue_timeout_secs IS NOT NULL \
+               AND c.queued_at + g.queue_timeout_secs * 1000 <= $1) \
+             RETURNING workspace_id, id, visitor_id, queued_at",
+        )
+        .bind(now)
+        .fetch_all(&self.writer)
+        .await
+        .map_err(other)?;
+        Ok(rows
+            .into_iter()
+            .map(|(w, c, v, q)| {
+                (
+                    WorkspaceId(w),
+                    ConversationId(c),
+                    VisitorId(v),
+                    (now - q) / 1000,
+                )
+            })
+            .collect())
+    }
+
     async fn create_attachment(&self, a: &Attachment) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO attachments ({ATTACHMENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"

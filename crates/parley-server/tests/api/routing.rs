@@ -514,3 +514,45 @@ async fn c_vip_id(admin: &Session, _v: &Visitor) -> String {
         .unwrap()
         .to_owned()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_wait_offers_to_leave_a_message_once() {
+    let app = fast_app().await;
+    let admin = app.admin().await;
+    let (channel, agents) = routed_channel(&app, &admin, 1, 0, None).await; // nobody has room
+    let gid = channel["group_id"].as_str().unwrap().to_owned();
+    let r = admin
+        .client
+        .put(app.url(&format!("/api/v1/groups/{gid}")))
+        .header("x-csrf-token", &admin.csrf)
+        .json(&json!({"name": "售前", "policy": ["least_load"], "queue_timeout_secs": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v = app.visitor(&channel, "https://shop.test").await;
+    let mut vws = Ws::visitor(&app, &v).await;
+    let conv = vws.send_message("w-1", None, "有人吗").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(vws.recv_type("queue").await["position"], 1);
+    let offer = vws.recv_type("leave_message").await;
+    assert_eq!(offer["conversation_id"], conv.as_str());
+    assert!(offer["waited_secs"].as_i64().unwrap() >= 5);
+    // Offered once; the conversation still waits, and what the visitor writes is kept.
+    vws.send_message("w-2", None, "我的电话是 138xxxx，请回电")
+        .await;
+    let later = vws.drain(Duration::from_millis(1500)).await;
+    assert!(
+        !later.iter().any(|f| f["type"] == "leave_message"),
+        "{later:?}"
+    );
+    let queued = admin.json("/api/v1/conversations?view=queued").await;
+    assert_eq!(queued["items"][0]["id"], conv.as_str());
+    assert_eq!(
+        queued["items"][0]["last_message"]["body"],
+        "我的电话是 138xxxx，请回电"
+    );
+    drop(agents);
+}
