@@ -2,4 +2,4 @@
 import { ref } from 'vue'
 
 export const now = ref(Date.now())
-if (typeof window !== 'undefined') setInterval(() => (now.value = Date.now()), 30_000)
+if (typeof window !== 'undefined') setInterval(() => (now.value = Date.now()), 10_000)

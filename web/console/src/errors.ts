@@ -17,6 +17,7 @@ const KNOWN = new Set([
 
 export function errorText(e: unknown): string {
   if (!e) return ''
+  if (isMissingEndpoint(e)) return t('errors.unavailable')
   if (e instanceof ApiError) {
     if (e.code === 'validation_failed' || e.code === 'bad_request') return t(`errors.${e.code}`, { message: e.message })
     if (e.code === 'conflict' && e.message && e.message !== 'conflict') return `${t('errors.conflict')} (${e.message})`
@@ -25,4 +26,15 @@ export function errorText(e: unknown): string {
   }
   if (typeof e === 'string') return KNOWN.has(e) ? t(`errors.${e}`) : t('errors.generic', { message: e })
   return t('errors.generic', { message: e instanceof Error ? e.message : String(e) })
+}
+
+/**
+ * The endpoint itself is missing, not an unknown id behind a known endpoint: those answer
+ * 404 with a message like "conversation not found"; a missing route answers "no such
+ * endpoint" (or a bare 404 from a proxy), a wrong method 405.
+ */
+export function isMissingEndpoint(e: unknown): boolean {
+  if (!(e instanceof ApiError)) return false
+  if (e.status === 405) return true
+  return e.status === 404 && !/^[a-z_ ]+ not found$/.test(e.message)
 }

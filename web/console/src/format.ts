@@ -70,3 +70,37 @@ export function fileSize(bytes: number, locale: string): string {
   const n = new Intl.NumberFormat(locale, { maximumFractionDigits: i === 0 ? 0 : 1 }).format(v)
   return `${n} ${units[i]}`
 }
+
+const unitCache = new Map<string, Intl.NumberFormat>()
+function unitFormat(locale: string, unit: 'second' | 'minute' | 'hour'): Intl.NumberFormat {
+  const key = `${locale}|${unit}`
+  let f = unitCache.get(key)
+  if (!f) {
+    f = new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'short' })
+    unitCache.set(key, f)
+  }
+  return f
+}
+
+/** A waiting time: "45 sec", "12 min", "1 hr 5 min" (zh-CN: "45秒", "12分钟", "1小时5分钟"). */
+export function duration(totalSecs: number | null | undefined, locale: string): string {
+  if (totalSecs === null || totalSecs === undefined || !Number.isFinite(totalSecs)) return ''
+  const secs = Math.max(0, Math.floor(totalSecs))
+  if (secs < 60) return unitFormat(locale, 'second').format(secs)
+  const mins = Math.floor(secs / 60)
+  if (mins < 60) return unitFormat(locale, 'minute').format(mins)
+  const hours = Math.floor(mins / 60)
+  const rest = mins % 60
+  const h = unitFormat(locale, 'hour').format(hours)
+  if (rest === 0) return h
+  const sep = locale.toLowerCase().startsWith('zh') ? '' : ' '
+  return h + sep + unitFormat(locale, 'minute').format(rest)
+}
+
+/** Seconds from an RFC 3339 time to `now` (ms), never negative; null when there is no time. */
+export function secondsSince(iso: string | null | undefined, now: number): number | null {
+  if (!iso) return null
+  const t = Date.parse(iso)
+  if (Number.isNaN(t)) return null
+  return Math.max(0, Math.floor((now - t) / 1000))
+}

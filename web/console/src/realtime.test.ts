@@ -361,4 +361,24 @@ describe('RealtimeClient', () => {
     current().receive({ type: 'event', conversation_id: 'c1', event: ev('c1', 1) })
     expect(delivered()).toEqual([])
   })
+  it('passes routing frames on: viewers, transfer, mention, resync, busy status', () => {
+    const { client, current, connect, events } = setup()
+    client.start()
+    connect()
+    current().receive({ type: 'viewers', conversation_id: 'c1', viewers: [{ id: 'u2', name: 'Bo' }, null] })
+    current().receive({ type: 'transfer', conversation_id: 'c1', from: { id: 'u2', name: 'Bo' }, note: 'refund' })
+    current().receive({ type: 'mention', conversation_id: 'c1', event: { ...ev('c1', 4), kind: 'note' } })
+    current().receive({ type: 'resync' })
+    current().receive({ type: 'agent_status', user_id: 'u2', status: 'busy' })
+    const got = events.filter((e) => e.type !== 'state' && e.type !== 'ready')
+    expect(got).toEqual([
+      { type: 'viewers', conversationId: 'c1', viewers: [{ id: 'u2', name: 'Bo' }] },
+      { type: 'transfer', conversationId: 'c1', from: { id: 'u2', name: 'Bo' }, note: 'refund' },
+      { type: 'mention', conversationId: 'c1', event: { ...ev('c1', 4), kind: 'note' } },
+      { type: 'resync' },
+      { type: 'agent_status', userId: 'u2', status: 'busy' },
+    ])
+    expect(client.setStatus('busy')).toBe(true)
+    expect(current().framesOfType('status')).toEqual([{ type: 'status', status: 'busy' }])
+  })
 })

@@ -4,7 +4,7 @@
 // outbox (Outbox) and the backoff (backoffDelay) are plain and socket-free; the
 // RealtimeClient takes a socket factory so tests can drive it with a fake socket.
 
-import type { Conversation, ConvEvent, SenderKind, User, Visitor } from './types'
+import type { AgentStatus, Conversation, ConvEvent, Presence, SenderKind, User, Visitor } from './types'
 
 // ---------------------------------------------------------------------------
 // Sequence tracking
@@ -142,6 +142,12 @@ export interface TypingFrom {
   name: string | null
 }
 
+/** A colleague as the `viewers` and `transfer` frames name them. */
+export interface Viewer {
+  id: string
+  name: string
+}
+
 export type ServerFrame =
   | { type: 'ready'; heartbeat_ms?: number; user: User }
   | { type: 'event'; conversation_id: string; event: ConvEvent }
@@ -150,7 +156,11 @@ export type ServerFrame =
   | { type: 'inbox'; conversation: Conversation }
   | { type: 'typing'; conversation_id: string; from: TypingFrom; typing: boolean; draft?: string | null }
   | { type: 'visitor'; visitor: Visitor }
-  | { type: 'agent_status'; user_id: string; status: 'online' | 'away' | 'offline' }
+  | { type: 'agent_status'; user_id: string; status: Presence }
+  | { type: 'viewers'; conversation_id: string; viewers: Viewer[] }
+  | { type: 'transfer'; conversation_id: string; from: Viewer | null; note?: string | null }
+  | { type: 'mention'; conversation_id: string; event: ConvEvent }
+  | { type: 'resync' }
   | { type: 'error'; code: string; message: string; ref?: string | null }
   | { type: 'pong' }
 
@@ -166,7 +176,11 @@ export type RealtimeEvent =
   | { type: 'inbox'; conversation: Conversation }
   | { type: 'typing'; conversationId: string; from: TypingFrom; typing: boolean; draft: string | null }
   | { type: 'visitor'; visitor: Visitor }
-  | { type: 'agent_status'; userId: string; status: 'online' | 'away' | 'offline' }
+  | { type: 'agent_status'; userId: string; status: Presence }
+  | { type: 'viewers'; conversationId: string; viewers: Viewer[] }
+  | { type: 'transfer'; conversationId: string; from: Viewer | null; note: string | null }
+  | { type: 'mention'; conversationId: string; event: ConvEvent }
+  | { type: 'resync' }
   | { type: 'error'; code: string; message: string; ref: string | null }
 
 export type RealtimeListener = (event: RealtimeEvent) => void
@@ -313,7 +327,7 @@ export class RealtimeClient {
     return this.ready && this.write({ type: 'read', conversation_id: conversationId, seq })
   }
 
-  setStatus(status: 'online' | 'away'): boolean {
+  setStatus(status: AgentStatus): boolean {
     return this.ready && this.write({ type: 'status', status })
   }
 
@@ -504,6 +518,27 @@ export class RealtimeClient {
         break
       case 'agent_status':
         this.emit({ type: 'agent_status', userId: frame.user_id, status: frame.status })
+        break
+      case 'viewers':
+        if (!frame.conversation_id) return
+        this.emit({
+          type: 'viewers',
+          conversationId: frame.conversation_id,
+          viewers: Array.isArray(frame.viewers) ? frame.viewers.filter((v) => v && typeof v.id === 'string') : [],
+        })
+        break
+      case 'transfer':
+        if (!frame.conversation_id) return
+        this.emit({ type: 'transfer', conversationId: frame.conversation_id, from: frame.from ?? null, note: frame.note ?? null })
+        break
+      case 'mention': {
+        const id = frame.conversation_id ?? frame.event?.conversation_id
+        if (!id || !frame.event) return
+        this.emit({ type: 'mention', conversationId: id, event: frame.event })
+        break
+      }
+      case 'resync':
+        this.emit({ type: 'resync' })
         break
       case 'pong':
         break

@@ -1,5 +1,5 @@
 import { createRouter, createWebHistory, type RouteLocationNormalized } from 'vue-router'
-import { ensureSession, isAdmin, session } from './stores/session'
+import { ensureSession, isAdmin, isSupervisor, session } from './stores/session'
 
 export const router = createRouter({
   history: createWebHistory('/app/'),
@@ -11,6 +11,7 @@ export const router = createRouter({
       children: [
         { path: '', name: 'inbox', component: () => import('./views/InboxView.vue') },
         { path: 'c/:id', name: 'conversation', component: () => import('./views/InboxView.vue') },
+        { path: 'supervisor', name: 'supervisor', component: () => import('./views/SupervisorView.vue'), meta: { supervisor: true } },
         {
           path: 'settings',
           component: () => import('./views/SettingsLayout.vue'),
@@ -18,6 +19,7 @@ export const router = createRouter({
             { path: '', name: 'settings', redirect: () => (isAdmin() ? { name: 'settings-channels' } : { name: 'settings-tokens' }) },
             { path: 'channels', name: 'settings-channels', component: () => import('./views/ChannelsSettings.vue'), meta: { admin: true } },
             { path: 'team', name: 'settings-team', component: () => import('./views/TeamSettings.vue'), meta: { admin: true } },
+            { path: 'groups', name: 'settings-groups', component: () => import('./views/GroupsSettings.vue'), meta: { admin: true } },
             { path: 'tokens', name: 'settings-tokens', component: () => import('./views/TokensSettings.vue') },
             { path: 'password', name: 'settings-password', component: () => import('./views/PasswordSettings.vue') },
           ],
@@ -47,5 +49,6 @@ router.beforeEach(async (to: RouteLocationNormalized) => {
   }
   if (!signedIn) return { name: 'login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
   if (to.meta.admin && session.user?.role !== 'admin') return { name: 'settings-tokens' }
+  if (to.meta.supervisor && !isSupervisor()) return { name: 'inbox' }
   return true
 })

@@ -1,10 +1,13 @@
 // Shapes of the Parley protocol (docs/protocol.md §2).
 
 export type Role = 'admin' | 'supervisor' | 'agent'
-export type AgentStatus = 'online' | 'away'
+export type AgentStatus = 'online' | 'busy' | 'away'
+/** A colleague's presence as `agent_status` frames report it. */
+export type Presence = AgentStatus | 'offline'
 export type ConversationStatus = 'open' | 'resolved'
 export type SenderKind = 'visitor' | 'agent' | 'system'
-export type InboxView = 'mine' | 'unassigned' | 'all'
+export type InboxView = 'mine' | 'unassigned' | 'queued' | 'all'
+export type EventKind = 'message' | 'status' | 'assignment' | 'queued' | 'note'
 
 export interface User {
   id: string
@@ -13,6 +16,10 @@ export interface User {
   role: Role
   status: AgentStatus
   avatar_url: string | null
+  /** 最大接待数: most conversations at once (0-100). Absent on servers without routing. */
+  capacity?: number
+  /** Skill tags used by the `skill` routing step. */
+  skills?: string[]
 }
 
 export interface Workspace {
@@ -37,6 +44,8 @@ export interface Channel {
   allowed_origins: string[]
   created_at: string
   snippet: string
+  /** Conversations are routed to this group; null: agents pick them up by hand. */
+  group_id?: string | null
 }
 
 export interface Visitor {
@@ -75,6 +84,12 @@ export interface Conversation {
   status: ConversationStatus
   visitor: { id: string; display_name: string; name: string | null; email: string | null }
   assignee: PersonRef | null
+  group_id?: string | null
+  /** Set while the conversation waits in a queue. */
+  queued_at?: string | null
+  tags?: string[]
+  /** 待跟进 */
+  follow_up?: boolean
   last_seq: number
   unread_count: number
   last_message: LastMessage | null
@@ -95,7 +110,7 @@ export interface ConvEvent {
   id: string
   conversation_id: string
   seq: number
-  kind: 'message' | 'status' | 'assignment'
+  kind: EventKind
   created_at: string
   sender: { kind: SenderKind; id: string | null; name: string | null; avatar_url: string | null }
   client_id: string | null
@@ -103,6 +118,8 @@ export interface ConvEvent {
   attachments: Attachment[]
   status: ConversationStatus | null
   assignee: PersonRef | null
+  /** Why (routing decisions) or a colleague's transfer note. Internal: never shown to visitors. */
+  note?: string | null
 }
 
 export interface ApiToken {
@@ -121,4 +138,50 @@ export interface Page<T> {
 export interface EventPage {
   items: ConvEvent[]
   has_more: boolean
+}
+
+// -- routing -----------------------------------------------------------------
+
+export type RoutingStep = 'sticky' | 'skill' | 'priority' | 'least_load' | 'round_robin' | 'score'
+
+export interface GroupMember {
+  user_id: string
+  name: string
+  /** 1 is served first (1-9). */
+  priority: number
+}
+
+export interface Group {
+  id: string
+  name: string
+  policy: RoutingStep[]
+  tier: number
+  reply_timeout_secs: number | null
+  queue_timeout_secs: number | null
+  members: GroupMember[]
+  created_at: string
+}
+
+export interface OverviewGroup {
+  id: string
+  name: string
+  queue_length: number
+  longest_wait_secs: number | null
+  agents_online: number
+}
+
+export interface OverviewAgent {
+  id: string
+  name: string
+  status: Presence
+  load: number
+  capacity: number
+}
+
+export interface SupervisorOverview {
+  groups: OverviewGroup[]
+  agents: OverviewAgent[]
+  open: number
+  unassigned: number
+  queued: number
 }

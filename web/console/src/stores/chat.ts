@@ -2,8 +2,10 @@
 
 import { reactive } from 'vue'
 import { api, ApiError, qs } from '../api'
+import type { Viewer } from '../realtime'
 import type { Attachment, Conversation, ConvEvent, EventPage, Visitor } from '../types'
 import { uuid } from '../util'
+import { features, noteMissing } from './features'
 import { applyConversation, patchConversation } from './inbox'
 import { session } from './session'
 import { client } from './socket'
@@ -16,6 +18,8 @@ export type PendingState = 'sending' | 'failed' | 'sent'
 
 export interface PendingMessage {
   clientId: string
+  /** A reply to the visitor, or an internal note (sent over REST only). */
+  kind: 'message' | 'note'
   conversationId: string
   body: string
   attachments: Attachment[]
@@ -41,6 +45,8 @@ export const chat = reactive({
   loadingOlder: false,
   error: null as unknown,
   typing: null as TypingInfo | null,
+  /** Colleagues who have this conversation open right now (not me). */
+  viewers: [] as Viewer[],
   /** Bumped whenever a live event is appended (the pane scrolls on it). */
   liveTick: 0,
 })
@@ -97,6 +103,7 @@ export function closeConversation(): void {
   chat.loading = false
   chat.loadingOlder = false
   chat.error = null
+  chat.viewers = []
   setTyping(null)
 }
 
@@ -149,8 +156,7 @@ export function applyEvent(conversationId: string, ev: ConvEvent): void {
   const c = chat.conversation
   if (c) {
     c.last_seq = Math.max(c.last_seq, ev.seq)
-    if (ev.kind === 'status' && ev.status) c.status = ev.status
-    if (ev.kind === 'assignment') c.assignee = ev.assignee
+    applyToConversation(c, ev)
     if (ev.kind === 'message' && ev.sender.kind === 'agent' && !c.assignee && ev.sender.id && ev.sender.name) {
       c.assignee = { id: ev.sender.id, name: ev.sender.name, avatar_url: ev.sender.avatar_url }
     }
@@ -158,6 +164,19 @@ export function applyEvent(conversationId: string, ev: ConvEvent): void {
   if (ev.kind === 'message' && chat.typing && ev.sender.kind === chat.typing.kind) setTyping(null)
   chat.liveTick++
   markRead()
+}
+
+/** What an event changes in the conversation's summary. */
+function applyToConversation(c: Conversation, ev: ConvEvent): void {
+  if (ev.kind === 'status' && ev.status) c.status = ev.status
+  if (ev.kind === 'assignment') {
+    c.assignee = ev.assignee
+    if (ev.assignee) c.queued_at = null
+  }
+  if (ev.kind === 'queued') {
+    c.assignee = null
+    c.queued_at = c.queued_at ?? ev.created_at
+  }
 }
 
 export function applyAck(clientId: string, seq: number): void {
@@ -197,9 +216,21 @@ export function applyVisitor(v: Visitor): void {
 /** An inbox frame for the open conversation keeps the header in sync. */
 export function applyConversationSummary(c: Conversation): void {
   if (!chat.conversation || chat.conversation.id !== c.id) return
-  chat.conversation.status = c.status
-  chat.conversation.assignee = c.assignee
-  chat.conversation.last_seq = Math.max(chat.conversation.last_seq, c.last_seq)
+  const cur = chat.conversation
+  cur.status = c.status
+  cur.assignee = c.assignee
+  cur.last_seq = Math.max(cur.last_seq, c.last_seq)
+  if (c.tags !== undefined) cur.tags = c.tags
+  if (c.follow_up !== undefined) cur.follow_up = c.follow_up
+  if (c.queued_at !== undefined) cur.queued_at = c.queued_at
+  if (c.group_id !== undefined) cur.group_id = c.group_id
+}
+
+/** A `viewers` frame: who else has the conversation open. */
+export function applyViewers(conversationId: string, viewers: Viewer[]): void {
+  if (conversationId !== chat.id) return
+  const me = session.user?.id
+  chat.viewers = viewers.filter((v) => v.id !== me)
 }
 
 function setTyping(info: TypingInfo | null): void {
@@ -218,6 +249,7 @@ export function sendMessage(body: string, attachments: Attachment[]): void {
   const clientId = uuid()
   pending.set(clientId, {
     clientId,
+    kind: 'message',
     conversationId: id,
     body,
     attachments,
@@ -234,7 +266,49 @@ export function retryMessage(clientId: string): void {
   if (!p || p.state !== 'failed') return
   p.state = 'sending'
   p.error = null
-  dispatch(p, true)
+  if (p.kind === 'note') void sendNoteViaRest(p)
+  else dispatch(p, true)
+}
+
+/** An internal note: only colleagues see it; `@Name` mentions someone. REST, idempotent by client_id. */
+export function sendNote(body: string): void {
+  const id = chat.id
+  if (!id || !body.trim()) return
+  const clientId = uuid()
+  pending.set(clientId, {
+    clientId,
+    kind: 'note',
+    conversationId: id,
+    body,
+    attachments: [],
+    state: 'sending',
+    seq: null,
+    error: null,
+    createdAt: new Date().toISOString(),
+  })
+  void sendNoteViaRest(pending.get(clientId)!)
+}
+
+async function sendNoteViaRest(p: PendingMessage): Promise<void> {
+  try {
+    const res = await api.post<{ event: ConvEvent; duplicate?: boolean }>(`/conversations/${p.conversationId}/notes`, {
+      client_id: p.clientId,
+      body: p.body,
+    })
+    const ev = eventOf(res)
+    if (!ev) {
+      pending.delete(p.clientId)
+      return
+    }
+    if (p.conversationId === chat.id) {
+      chat.events = mergeEvents(chat.events, [ev])
+      if (chat.conversation) chat.conversation.last_seq = Math.max(chat.conversation.last_seq, ev.seq)
+    }
+    pending.delete(p.clientId)
+  } catch (e) {
+    noteMissing('notes', e)
+    applySendFailed(p.clientId, e instanceof ApiError ? e.code : 'network', e instanceof Error ? e.message : '')
+  }
 }
 
 /**
@@ -308,16 +382,24 @@ export async function uploadFile(file: File): Promise<Attachment> {
 // ---------------------------------------------------------------------------
 // actions
 
+/** Actions answer either the Event itself or `{event}`. */
+function eventOf(res: unknown): ConvEvent | null {
+  if (!res || typeof res !== 'object') return null
+  const r = res as { event?: ConvEvent; seq?: unknown }
+  if (r.event && typeof r.event.seq === 'number') return r.event
+  if (typeof r.seq === 'number') return res as ConvEvent
+  return null
+}
+
 async function runAction(path: string, body: unknown): Promise<void> {
   const id = chat.id
   if (!id) return
-  const ev = await api.post<ConvEvent>(`/conversations/${id}/${path}`, body)
-  if (chat.id !== id || !ev || typeof ev.seq !== 'number') return
+  const ev = eventOf(await api.post<unknown>(`/conversations/${id}/${path}`, body))
+  if (chat.id !== id || !ev) return
   chat.events = mergeEvents(chat.events, [ev])
   const c = chat.conversation
   if (!c) return
-  if (ev.kind === 'status' && ev.status) c.status = ev.status
-  if (ev.kind === 'assignment') c.assignee = ev.assignee
+  applyToConversation(c, ev)
   c.last_seq = Math.max(c.last_seq, ev.seq)
   c.updated_at = ev.created_at
   applyConversation({ ...c })
@@ -326,6 +408,76 @@ async function runAction(path: string, body: unknown): Promise<void> {
 export const resolveConversation = () => runAction('resolve', {})
 export const reopenConversation = () => runAction('reopen', {})
 export const assignToMe = () => runAction('assign', { assignee_id: session.user?.id ?? null })
+
+export interface TransferTarget {
+  toUserId?: string | null
+  toGroupId?: string | null
+  note?: string
+}
+
+/** Hands the conversation to a colleague or a group, with a note for them. */
+export async function transferConversation(target: TransferTarget): Promise<void> {
+  const body: Record<string, string> = {}
+  if (target.toUserId) body.to_user_id = target.toUserId
+  else if (target.toGroupId) body.to_group_id = target.toGroupId
+  const note = target.note?.trim()
+  if (note) body.note = note
+  try {
+    await runAction('transfer', body)
+  } catch (e) {
+    noteMissing('transfer', e, false)
+    throw e
+  }
+}
+
+/** 强制接入: supervisors and admins take a conversation whatever the caps. */
+export async function takeOver(): Promise<void> {
+  try {
+    await runAction('take_over', {})
+  } catch (e) {
+    noteMissing('takeOver', e, false)
+    throw e
+  }
+}
+
+function syncSummary(id: string, patch: Partial<Conversation>): void {
+  if (chat.conversation && chat.conversation.id === id) Object.assign(chat.conversation, patch)
+  patchConversation(id, patch)
+}
+
+/** Replaces the tags (optimistic; put back on failure). */
+export async function setTags(tags: string[]): Promise<void> {
+  const c = chat.conversation
+  if (!c || !features.tags) return
+  const id = c.id
+  const before = c.tags ?? []
+  syncSummary(id, { tags })
+  try {
+    const res = await api.put<{ tags?: string[] } | undefined>(`/conversations/${id}/tags`, { tags })
+    if (res && Array.isArray(res.tags)) syncSummary(id, { tags: res.tags })
+  } catch (e) {
+    syncSummary(id, { tags: before })
+    noteMissing('tags', e, false)
+    throw e
+  }
+}
+
+/** The 待跟进 marker (optimistic; put back on failure). */
+export async function setFollowUp(followUp: boolean): Promise<void> {
+  const c = chat.conversation
+  if (!c || !features.followUp) return
+  const id = c.id
+  const before = !!c.follow_up
+  syncSummary(id, { follow_up: followUp })
+  try {
+    const res = await api.put<{ follow_up?: boolean } | undefined>(`/conversations/${id}/follow_up`, { follow_up: followUp })
+    if (res && typeof res.follow_up === 'boolean') syncSummary(id, { follow_up: res.follow_up })
+  } catch (e) {
+    syncSummary(id, { follow_up: before })
+    noteMissing('followUp', e, false)
+    throw e
+  }
+}
 
 // ---------------------------------------------------------------------------
 // typing and read

@@ -1,9 +1,10 @@
 // Conversation list state: current view/status filter, loaded pages, live updates.
 
 import { reactive } from 'vue'
-import { api, qs } from '../api'
+import { api, ApiError, qs } from '../api'
 import type { Conversation, ConversationStatus, InboxView, Page } from '../types'
-import { appendPage, upsertConversation, type InboxFilter } from './inboxList'
+import { features } from './features'
+import { appendPage, matchesFilter, sortForView, upsertConversation, type InboxFilter } from './inboxList'
 import { session } from './session'
 
 const VIEW_KEY = 'parley.inbox.view'
@@ -12,7 +13,7 @@ const PAGE_SIZE = 50
 function storedView(): InboxView {
   try {
     const v = localStorage.getItem(VIEW_KEY)
-    if (v === 'mine' || v === 'unassigned' || v === 'all') return v
+    if (v === 'mine' || v === 'unassigned' || v === 'queued' || v === 'all') return v
   } catch {
     /* ignore */
   }
@@ -27,6 +28,8 @@ export const inbox = reactive({
   loading: false,
   loadingMore: false,
   error: null as unknown,
+  /** Bumped on every inbox frame (the supervisor view refreshes on it). */
+  tick: 0,
 })
 
 let generation = 0
@@ -42,8 +45,32 @@ function filter(): InboxFilter {
   return { view: inbox.view, status: inbox.status, meId: session.user?.id ?? null }
 }
 
+/**
+ * A server without `view=queued` answers 400: read the unassigned list then and keep the
+ * conversations that have `queued_at`.
+ */
+function serverView(): InboxView {
+  return inbox.view === 'queued' && !features.queuedView ? 'unassigned' : inbox.view
+}
+
 function path(before: string | null): string {
-  return `/conversations${qs({ view: inbox.view, status: inbox.status, limit: PAGE_SIZE, before })}`
+  return `/conversations${qs({ view: serverView(), status: inbox.status, limit: PAGE_SIZE, before })}`
+}
+
+async function fetchPage(before: string | null): Promise<Page<Conversation>> {
+  let page: Page<Conversation>
+  try {
+    page = await api.get<Page<Conversation>>(path(before))
+  } catch (e) {
+    if (!(inbox.view === 'queued' && features.queuedView && e instanceof ApiError && e.code === 'bad_request')) throw e
+    features.queuedView = false
+    page = await api.get<Page<Conversation>>(path(before))
+  }
+  if (inbox.view === 'queued' && !features.queuedView) {
+    const f = filter()
+    return { items: page.items.filter((c) => matchesFilter(c, f)), next_cursor: page.next_cursor }
+  }
+  return page
 }
 
 export async function reloadInbox(): Promise<void> {
@@ -51,10 +78,10 @@ export async function reloadInbox(): Promise<void> {
   inbox.loading = true
   inbox.error = null
   try {
-    const page = await api.get<Page<Conversation>>(path(null))
+    const page = await fetchPage(null)
     if (g !== generation) return
     remember(page.items)
-    inbox.items = page.items
+    inbox.items = sortForView(page.items, inbox.view)
     inbox.nextCursor = page.next_cursor ?? null
   } catch (e) {
     if (g === generation) inbox.error = e
@@ -68,10 +95,10 @@ export async function loadMoreInbox(): Promise<void> {
   const g = generation
   inbox.loadingMore = true
   try {
-    const page = await api.get<Page<Conversation>>(path(inbox.nextCursor))
+    const page = await fetchPage(inbox.nextCursor)
     if (g !== generation) return
     remember(page.items)
-    inbox.items = appendPage(inbox.items, page.items)
+    inbox.items = sortForView(appendPage(inbox.items, page.items), inbox.view)
     inbox.nextCursor = page.next_cursor ?? null
   } catch (e) {
     if (g === generation) inbox.error = e

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { appendPage, matchesFilter, upsertConversation, type InboxFilter } from './inboxList'
+import { appendPage, matchesFilter, sortForView, upsertConversation, type InboxFilter } from './inboxList'
 import type { Conversation } from '../types'
 
 function conv(id: string, minute: number, extra: Partial<Conversation> = {}): Conversation {
@@ -32,6 +32,10 @@ describe('matchesFilter', () => {
     expect(matchesFilter(free, { ...all, view: 'unassigned' })).toBe(true)
     expect(matchesFilter(mine, { ...all, view: 'unassigned' })).toBe(false)
     expect(matchesFilter(conv('d', 1, { status: 'resolved' }), all)).toBe(false)
+    const waiting = conv('q', 1, { queued_at: '2024-01-01T12:00:00Z' })
+    expect(matchesFilter(waiting, { ...all, view: 'queued' })).toBe(true)
+    expect(matchesFilter(free, { ...all, view: 'queued' })).toBe(false)
+    expect(matchesFilter({ ...waiting, assignee: { id: 'x', name: 'X', avatar_url: null } }, { ...all, view: 'queued' })).toBe(false)
   })
 })
 
@@ -58,5 +62,17 @@ describe('upsertConversation', () => {
 
   it('appendPage skips duplicates', () => {
     expect(appendPage([conv('a', 3)], [conv('a', 3), conv('b', 1)]).map((c) => c.id)).toEqual(['a', 'b'])
+  })
+
+  it('keeps the queue view longest wait first', () => {
+    const q = (id: string, minute: number, waitedSince: number) =>
+      conv(id, minute, { queued_at: new Date(Date.UTC(2024, 0, 1, 11, waitedSince)).toISOString() })
+    const f: InboxFilter = { ...all, view: 'queued' }
+    const items = sortForView([q('new', 9, 30), q('old', 1, 5), q('mid', 5, 20)], 'queued')
+    expect(items.map((c) => c.id)).toEqual(['old', 'mid', 'new'])
+    // a fresh message does not move it up: waiting time decides
+    expect(upsertConversation(items, q('new', 10, 30), f, true).map((c) => c.id)).toEqual(['old', 'mid', 'new'])
+    expect(upsertConversation(items, q('older', 11, 1), f, true).map((c) => c.id)).toEqual(['older', 'old', 'mid', 'new'])
+    expect(sortForView(items, 'all')).toBe(items)
   })
 })

@@ -3,22 +3,27 @@
 import type { Router } from 'vue-router'
 import { t } from '../i18n'
 import { alerts, blinkTitle, installAudioUnlock, playChime, showDesktop, stopBlink } from '../notify'
-import type { Conversation } from '../types'
+import type { Viewer } from '../realtime'
+import type { Conversation, ConvEvent } from '../types'
 import {
   applyAck,
   applyConversationSummary,
   applyEvent,
   applySendFailed,
   applyTyping,
+  applyViewers,
   applyVisitor,
   chat,
   markRead,
   pending,
   windowIsAttended,
 } from './chat'
-import { applyConversation, inbox, patchConversation, reloadInbox, seenConversations } from './inbox'
+import { resetGroups } from './groups'
+import { applyConversation, findConversation, inbox, patchConversation, reloadInbox, seenConversations } from './inbox'
+import { applyAgentStatus, resetPeople } from './people'
 import { clearSession, session } from './session'
 import { client } from './socket'
+import { clearToasts, pushToast } from './toasts'
 
 let unlisten: (() => void) | null = null
 let domCleanup: (() => void) | null = null
@@ -45,7 +50,25 @@ export function startLive(router: Router): void {
         applySendFailed(e.clientId, e.code, e.message)
         break
       case 'inbox':
+        inbox.tick++
         onInbox(e.conversation, router)
+        break
+      case 'resync':
+        inbox.tick++
+        void reloadInbox()
+        break
+      case 'agent_status':
+        applyAgentStatus(e.userId, e.status)
+        if (session.user && e.userId === session.user.id && e.status !== 'offline') session.user.status = e.status
+        break
+      case 'viewers':
+        applyViewers(e.conversationId, e.viewers)
+        break
+      case 'transfer':
+        onTransfer(e.conversationId, e.from, e.note, router)
+        break
+      case 'mention':
+        onMention(e.conversationId, e.event, router)
         break
       case 'typing':
         applyTyping(e.conversationId, e.from.kind, e.from.id, e.from.name, e.typing, e.draft)
@@ -101,6 +124,9 @@ export function stopLive(): void {
   for (const p of client.outbox.pending()) client.outbox.remove(p.client_id)
   pending.clear()
   stopBlink()
+  resetPeople()
+  resetGroups()
+  clearToasts()
 }
 
 function messageKey(c: Conversation): string | null {
@@ -129,13 +155,54 @@ function onInbox(c: Conversation, router: Router): void {
 }
 
 function raiseAlert(c: Conversation, isNew: boolean, router: Router): void {
-  if (alerts.muted) return
-  playChime()
   const title = t(isNew ? 'notify.newConversation' : 'notify.newMessage')
   const name = c.visitor.name || c.visitor.display_name
   const text = c.last_message?.body?.trim() || t('notify.attachment')
-  showDesktop(`${title} · ${name}`, text.slice(0, 200), `parley-${c.id}`, () => {
-    void router.push({ name: 'conversation', params: { id: c.id } })
-  })
+  alertAbout(c.id, `${title} · ${name}`, text, router)
+}
+
+/** Sound, desktop notification and title blink, like a new message (unless muted). */
+function alertAbout(conversationId: string, title: string, body: string, router: Router, tag = `parley-${conversationId}`): void {
+  if (alerts.muted) return
+  playChime()
+  showDesktop(title, body.slice(0, 200), tag, () => openConversation(conversationId, router))
   if (!windowIsAttended()) blinkTitle(alerts.unseen + 1, (n) => t('notify.title', { count: n }))
+}
+
+function openConversation(id: string, router: Router): void {
+  void router.push({ name: 'conversation', params: { id } })
+}
+
+function visitorLabel(conversationId: string): string {
+  const c = findConversation(conversationId) ?? (chat.conversation?.id === conversationId ? chat.conversation : undefined)
+  return c ? c.visitor.name || c.visitor.display_name : ''
+}
+
+/** A colleague handed me a conversation. */
+function onTransfer(conversationId: string, from: Viewer | null, note: string | null, router: Router): void {
+  const name = from?.name || t('chat.ev.system')
+  const clean = note?.trim() || ''
+  const text = clean ? t('notify.transferredNote', { name, note: clean }) : t('notify.transferred', { name })
+  const visitor = visitorLabel(conversationId)
+  pushToast({
+    kind: 'alert',
+    title: visitor ? t('notify.transferTitleWith', { visitor }) : t('notify.transferTitle'),
+    text,
+    action: () => openConversation(conversationId, router),
+  })
+  alertAbout(conversationId, t('notify.transferTitle'), text, router, `parley-transfer-${conversationId}`)
+}
+
+/** A colleague mentioned me in an internal note. */
+function onMention(conversationId: string, ev: ConvEvent, router: Router): void {
+  if (ev.sender.id && ev.sender.id === session.user?.id) return
+  const name = ev.sender.name || t('chat.ev.system')
+  const body = ev.body?.trim() || ''
+  const text = t('notify.mentioned', { name })
+  pushToast({ kind: 'alert', title: text, text: body, action: () => openConversation(conversationId, router) })
+  if (chat.id === conversationId && windowIsAttended()) {
+    if (!alerts.muted) playChime()
+    return
+  }
+  alertAbout(conversationId, text, body, router, `parley-mention-${ev.id || ev.seq}`)
 }

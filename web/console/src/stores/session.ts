@@ -3,6 +3,7 @@
 import { reactive } from 'vue'
 import { api, ApiError, setCsrfToken } from '../api'
 import type { AgentStatus, Session, User, Workspace } from '../types'
+import { client } from './socket'
 
 export const session = reactive({
   user: null as User | null,
@@ -60,12 +61,18 @@ export async function changePassword(current: string, next: string): Promise<voi
   if (res && typeof res.csrf_token === 'string') setCsrfToken(res.csrf_token)
 }
 
+/**
+ * online / busy / away. REST first (it persists the choice); a server whose REST endpoint
+ * does not take `busy` yet still gets it over the socket, which does.
+ */
 export async function setMyStatus(status: AgentStatus): Promise<void> {
   const previous = session.user?.status
   if (session.user) session.user.status = status
   try {
     await api.put('/me/status', { status })
   } catch (e) {
+    const refused = e instanceof ApiError && (e.code === 'bad_request' || e.code === 'validation_failed')
+    if (refused && status === 'busy' && client.setStatus(status)) return
     if (session.user && previous) session.user.status = previous
     throw e
   }
@@ -73,3 +80,5 @@ export async function setMyStatus(status: AgentStatus): Promise<void> {
 
 export const isAdmin = (): boolean => session.user?.role === 'admin'
 export const canAssignOthers = (): boolean => session.user?.role === 'admin' || session.user?.role === 'supervisor'
+/** Supervisors and admins: take over, supervisor view, colleagues' load. */
+export const isSupervisor = canAssignOthers

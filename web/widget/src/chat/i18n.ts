@@ -32,6 +32,8 @@ const en = {
   language: 'Switch language',
   langTarget: '中文',
   unread: 'unread messages',
+  queueAt: 'You are number {n} in the queue ({ahead} ahead of you) — an agent will be with you shortly',
+  queueNext: 'You are next — an agent will be with you shortly',
 };
 
 export type MessageKey = keyof typeof en;
@@ -66,6 +68,8 @@ const zh: Record<MessageKey, string> = {
   language: '切换语言',
   langTarget: 'EN',
   unread: '条未读消息',
+  queueAt: '您排在第 {n} 位，前面还有 {ahead} 位访客，请稍候',
+  queueNext: '下一位就是您，请稍候',
 };
 
 export const catalogues: Record<Locale, Record<MessageKey, string>> = { en, 'zh-CN': zh };

@@ -414,6 +414,39 @@ describe('TypingThrottle', () => {
   });
 });
 
+describe('queue frames', () => {
+  it('reports the position, and null once an agent has it', () => {
+    const { rt, last, handshake, listener } = setup();
+    const onQueue = vi.fn();
+    listener.onQueue = onQueue;
+    rt.start();
+    handshake();
+    last().recv({ type: 'queue', conversation_id: CONV, position: 2 });
+    last().recv({ type: 'queue', conversation_id: CONV, position: null });
+    last().recv({ type: 'queue', position: 1 });
+    expect(onQueue.mock.calls).toEqual([
+      [CONV, 2],
+      [CONV, null],
+    ]);
+  });
+
+  it('keeps the seq gapless across internal placeholders (they are delivered, the UI skips them)', () => {
+    const { rt, last, handshake, delivered } = setup();
+    rt.addConversation({ id: CONV, status: 'open', last_seq: 0 });
+    rt.start();
+    handshake();
+    last().recv({ type: 'event', conversation_id: CONV, event: ev(1) });
+    last().recv({ type: 'event', conversation_id: CONV, event: ev(2, { kind: 'internal', sender: undefined as never }) });
+    last().recv({ type: 'event', conversation_id: CONV, event: ev(3) });
+    expect(delivered.map((e) => [e.seq, e.kind])).toEqual([
+      [1, 'message'],
+      [2, 'internal'],
+      [3, 'message'],
+    ]);
+    expect(last().sent.filter((f) => f.type === 'subscribe').length).toBe(1);
+  });
+});
+
 describe('newClientId', () => {
   it('makes distinct v4 UUIDs, also without crypto.randomUUID', () => {
     const re = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -214,6 +214,8 @@ export interface RealtimeListener {
   /** The server refused a message for good; it was dropped from the outbox. */
   onSendFailed?(item: OutboxItem, code: string, message: string): void;
   onPresence?(agentsOnline: boolean): void;
+  /** The visitor waits in a queue at `position` (1 = next); null once an agent has the conversation. */
+  onQueue?(conversationId: string, position: number | null): void;
   onTyping?(frame: TypingFrame): void;
   onServerError?(code: string, message: string): void;
   /** Close code 4003: the Origin is not allowed; the client has stopped. */
@@ -578,6 +580,12 @@ export class RealtimeClient {
       case 'typing':
         this.l.onTyping?.(f as unknown as TypingFrame);
         break;
+      case 'queue': {
+        if (typeof f.conversation_id !== 'string') break;
+        const p = f.position;
+        this.l.onQueue?.(f.conversation_id, typeof p === 'number' && p >= 1 ? p : null);
+        break;
+      }
       default:
         break; // pong and anything newer
     }

@@ -5,6 +5,7 @@ import { ApiError, startSession, uploadFile } from './api';
 import { chime, TitleBlinker, unlockAudio } from './attention';
 import { clockTime, formatSize, h, initials, linkified, resolveUrl, safeColor, textOn } from './dom';
 import { EMOJI } from './emoji';
+import { eventLine, queueText } from './events';
 import { pickLocale, translate, type Locale, type MessageKey } from './i18n';
 import {
   backoffDelay,
@@ -84,6 +85,8 @@ export class Widget {
   private typingTimer: ReturnType<typeof setTimeout> | null = null;
   private uploading = '';
   private stick = true;
+  /** Where the visitor waits in the queue, if they do. */
+  private waiting: { conv: string; position: number } | null = null;
 
   private byClient = new Map<string, HTMLElement>();
   private bySeq = new Map<string, HTMLElement>();
@@ -110,6 +113,8 @@ export class Widget {
   private typingEl!: HTMLDivElement;
   private emojiGrid!: HTMLDivElement;
   private statusLine!: HTMLDivElement;
+  private queueEl!: HTMLDivElement;
+  private queueTextEl!: HTMLSpanElement;
   private input!: HTMLTextAreaElement;
   private sendBtn!: HTMLButtonElement;
   private fileInput!: HTMLInputElement;
@@ -170,6 +175,7 @@ export class Widget {
         onTyping: (f) => {
           if (f.from && f.from.kind === 'agent') this.setTyping(!!f.typing);
         },
+        onQueue: (conv, position) => this.setQueue(conv, position),
         onFatal: () => this.setFatal('originDenied'),
       },
     });
@@ -310,6 +316,14 @@ export class Widget {
     }
 
     this.statusLine = h('div', { class: 'status', hidden: '' });
+    this.queueTextEl = h('span');
+    this.queueEl = h(
+      'div',
+      { class: 'queue', testid: 'parley-queue', role: 'status', 'aria-live': 'polite', hidden: '' },
+      h('span', { class: 'qdot', 'aria-hidden': 'true' }),
+      this.queueTextEl,
+    );
+    this.bind(() => this.renderQueue());
 
     // composer
     this.input = h('textarea', { testid: 'parley-input', rows: '1' });
@@ -365,6 +379,7 @@ export class Widget {
       this.typingEl,
       this.emojiGrid,
       this.statusLine,
+      this.queueEl,
       composer,
     );
     this.bind(() => this.panel.setAttribute('aria-label', this.channelName || this.t('title')));
@@ -541,6 +556,29 @@ export class Widget {
     if (wasNear) this.scrollDown();
   }
 
+  // ---- queue
+
+  private setQueue(conv: string, position: number | null): void {
+    if (position === null) {
+      if (this.waiting && this.waiting.conv !== conv) return;
+      this.waiting = null;
+    } else {
+      this.waiting = { conv, position };
+    }
+    this.renderQueue();
+  }
+
+  private renderQueue(): void {
+    if (!this.queueEl) return;
+    const wasNear = this.nearBottom();
+    const text = this.waiting ? queueText(this.locale, this.waiting.position) : null;
+    this.queueEl.hidden = !text;
+    this.queueTextEl.textContent = text || '';
+    if (this.waiting) this.queueEl.setAttribute('data-position', String(this.waiting.position));
+    else this.queueEl.removeAttribute('data-position');
+    if (wasNear) this.scrollDown();
+  }
+
   // ---- messages
 
   private convEl(id: string): HTMLElement {
@@ -588,7 +626,12 @@ export class Widget {
     let ownNew = false;
     for (const ev of events) {
       if (ev.seq === 1) this.orderConv(conv, ev.created_at || '');
-      if (ev.kind === 'message') {
+      const line = eventLine(ev);
+      // An agent took the conversation (live, not a replay): it no longer waits.
+      const done = line === 'joined' || line === 'resolved';
+      if (done && this.live.has(conv) && this.waiting && this.waiting.conv === conv) this.setQueue(conv, null);
+      if (line === null) continue;
+      if (line === 'message') {
         const sender = ev.sender || { kind: 'system', id: null, name: null, avatar_url: null };
         const data: MsgData = {
           kind: sender.kind === 'visitor' || sender.kind === 'agent' ? sender.kind : 'system',
@@ -621,12 +664,11 @@ export class Widget {
     if (near || ownNew) this.scrollDown();
   }
 
+  /** Status and assignment lines. Only the assignee's name is used: never `note`. */
   private systemLine(conv: string, ev: ChatEvent): void {
-    let key: MessageKey | null = null;
+    const key = eventLine(ev);
+    if (!key || key === 'message') return;
     const name = (ev.assignee && ev.assignee.name) || '';
-    if (ev.kind === 'status') key = ev.status === 'resolved' ? 'resolved' : ev.seq > 1 ? 'reopened' : null;
-    else if (ev.kind === 'assignment' && ev.assignee) key = 'joined';
-    if (!key) return;
     const k = key;
     const el = h('div', { class: 'sys', testid: 'parley-event', 'data-kind': ev.kind });
     this.bind(() => (el.textContent = this.t(k, { name })));
