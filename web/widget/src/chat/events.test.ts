@@ -40,6 +40,12 @@ describe('queueText', () => {
     expect(queueText('zh-CN', 1)).toBe('下一位就是您，请稍候');
   });
 
+  it('offers to leave a message after the queue timeout, while still queued', () => {
+    expect(queueText('zh-CN', 2, true)).toBe('客服都在忙，请在这里留下您的问题和联系方式，我们会尽快回复您。');
+    expect(queueText('en', 1, true)).toContain('Leave your question');
+    expect(queueText('en', null, true)).toBeNull();
+  });
+
   it('is null when not queued', () => {
     expect(queueText('en', null)).toBeNull();
     expect(queueText('en', undefined)).toBeNull();

@@ -25,8 +25,9 @@ export function eventLine(ev: ChatEvent): 'message' | MessageKey | null {
 }
 
 /** The queue line, or null when the visitor is not (or no longer) waiting. */
-export function queueText(locale: Locale, position: number | null | undefined): string | null {
+export function queueText(locale: Locale, position: number | null | undefined, leaveMessage = false): string | null {
   if (typeof position !== 'number' || !isFinite(position) || position < 1) return null;
+  if (leaveMessage) return translate(locale, 'leaveMessage');
   const n = Math.floor(position);
   if (n === 1) return translate(locale, 'queueNext');
   return translate(locale, 'queueAt', { n: String(n), ahead: String(n - 1) });

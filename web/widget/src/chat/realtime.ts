@@ -216,6 +216,8 @@ export interface RealtimeListener {
   onPresence?(agentsOnline: boolean): void;
   /** The visitor waits in a queue at `position` (1 = next); null once an agent has the conversation. */
   onQueue?(conversationId: string, position: number | null): void;
+  /** The visitor waited past the queue timeout: offer to leave a message instead. */
+  onLeaveMessage?(conversationId: string): void;
   onTyping?(frame: TypingFrame): void;
   onServerError?(code: string, message: string): void;
   /** Close code 4003: the Origin is not allowed; the client has stopped. */
@@ -579,6 +581,9 @@ export class RealtimeClient {
         break;
       case 'typing':
         this.l.onTyping?.(f as unknown as TypingFrame);
+        break;
+      case 'leave_message':
+        if (typeof f.conversation_id === 'string') this.l.onLeaveMessage?.(f.conversation_id);
         break;
       case 'queue': {
         if (typeof f.conversation_id !== 'string') break;

@@ -86,7 +86,7 @@ export class Widget {
   private uploading = '';
   private stick = true;
   /** Where the visitor waits in the queue, if they do. */
-  private waiting: { conv: string; position: number } | null = null;
+  private waiting: { conv: string; position: number; leaveMessage?: boolean } | null = null;
 
   private byClient = new Map<string, HTMLElement>();
   private bySeq = new Map<string, HTMLElement>();
@@ -176,6 +176,12 @@ export class Widget {
           if (f.from && f.from.kind === 'agent') this.setTyping(!!f.typing);
         },
         onQueue: (conv, position) => this.setQueue(conv, position),
+        onLeaveMessage: (conv) => {
+          if (this.waiting && this.waiting.conv === conv) {
+            this.waiting.leaveMessage = true;
+            this.renderQueue();
+          }
+        },
         onFatal: () => this.setFatal('originDenied'),
       },
     });
@@ -563,7 +569,7 @@ export class Widget {
       if (this.waiting && this.waiting.conv !== conv) return;
       this.waiting = null;
     } else {
-      this.waiting = { conv, position };
+      this.waiting = { conv, position, leaveMessage: this.waiting?.conv === conv && !!this.waiting.leaveMessage };
     }
     this.renderQueue();
   }
@@ -571,7 +577,7 @@ export class Widget {
   private renderQueue(): void {
     if (!this.queueEl) return;
     const wasNear = this.nearBottom();
-    const text = this.waiting ? queueText(this.locale, this.waiting.position) : null;
+    const text = this.waiting ? queueText(this.locale, this.waiting.position, this.waiting.leaveMessage) : null;
     this.queueEl.hidden = !text;
     this.queueTextEl.textContent = text || '';
     if (this.waiting) this.queueEl.setAttribute('data-position', String(this.waiting.position));
