@@ -90,6 +90,8 @@ fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     ws.max_message_size(4 * MAX_FRAME_BYTES)
         .max_frame_size(4 * MAX_FRAME_BYTES)
         .write_buffer_size(0)
+        // tungstenite reads into a 128 KiB buffer by default: most of an idle socket's memory.
+        .read_buffer_size(4 * 1024)
 }
 
 #[derive(Deserialize)]
