@@ -100,7 +100,10 @@ test('two agents with one seat each, three visitors: the third waits and is serv
   await bo.getByTestId('view-tab-mine').click();
   await bo.getByTestId('conv-item').filter({ hasText: '第三位访客' }).click();
   await expect(bo.getByTestId('message').filter({ hasText: '第三位访客' })).toBeVisible();
-  await expect(bo.locator('[data-kind="assignment"]').filter({ hasText: '客户要开增值税发票' })).toBeVisible();
+  const handover = bo.locator('[data-kind="assignment"]').filter({ hasText: '客户要开增值税发票' });
+  await expect(handover).toBeVisible();
+  // The routing explanation is worded in the agent's language, not the server's.
+  await expect(handover).toContainText(/Ana 转接|transferred by Ana/);
   await expect(v3.getByTestId('parley-panel')).not.toContainText('增值税发票');
 
   site.server.close();

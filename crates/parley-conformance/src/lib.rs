@@ -1,8 +1,10 @@
 //! The behaviour every store backend must show. Each backend's test file instantiates the
 //! suite with `conformance_tests!(make_store)`, so SQLite and PostgreSQL run the same checks.
 
+mod cluster;
 pub mod pg;
 mod routing;
+pub use cluster::*;
 pub use routing::*;
 
 use parley_core::ports::*;
@@ -28,6 +30,8 @@ macro_rules! conformance_tests {
             routing_assigns_within_capacity_queues_and_backfills,
             routing_replaces_an_assignee_and_explains_itself,
             concurrent_routing_never_exceeds_capacity,
+            routing_reasons_persist_and_response_time_feeds_the_score,
+            leases_have_one_holder_at_a_time,
         );
     };
     (@each $with_store:path, $($name:ident),* $(,)?) => {$(
@@ -83,6 +87,7 @@ pub async fn fixture(s: &DynStore, tag: &str) -> Fixture {
         welcome_text: "hi".into(),
         allowed_origins: OriginList::parse(&["https://a.test"]).unwrap(),
         group_id: None,
+        entry_points: vec![],
         created_at: now_millis(),
     };
     s.create_channel(&channel).await.unwrap();
@@ -287,6 +292,7 @@ pub async fn channels_and_visitors_are_scoped(s: DynStore) {
         welcome_text: None,
         allowed_origins: Some(OriginList::default()),
         group_id: None,
+        entry_points: None,
     };
     assert!(s
         .update_channel(b.ws.id, a.channel.id, &patch)

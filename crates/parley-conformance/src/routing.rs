@@ -147,22 +147,14 @@ pub async fn routing_assigns_within_capacity_queues_and_backfills(s: DynStore) {
         (Outcome::Queued, Outcome::Queued)
     );
     assert_eq!(outcomes[2].events[0].kind, EventKind::Queued);
-    assert!(outcomes[2].events[0]
-        .note
-        .as_deref()
-        .unwrap()
-        .contains("no eligible agent has room"));
+    assert_eq!(
+        outcomes[2].events[0].reason.last(),
+        Some(&parley_domain::Reason::NoRoom)
+    );
     let assigned = &outcomes[0].events[0];
     assert_eq!(assigned.kind, EventKind::Assignment);
-    assert!(
-        assigned
-            .note
-            .as_deref()
-            .unwrap()
-            .starts_with("售前: least load"),
-        "{:?}",
-        assigned.note
-    );
+    let why = parley_domain::Reasons(assigned.reason.clone()).to_string();
+    assert!(why.starts_with("售前: least load"), "{why}");
     assert_eq!(assigned.sender.kind, SenderKind::System);
     // Routing an assigned or queued conversation again changes nothing.
     assert_eq!(
@@ -278,7 +270,7 @@ pub async fn routing_replaces_an_assignee_and_explains_itself(s: DynStore) {
 
     let replace = RouteContext {
         replacing: Some(first),
-        why: Some("no reply within 30 s".into()),
+        why: vec![parley_domain::Reason::NoReply { secs: 30 }],
         ..ctx.clone()
     };
     let r = s.route(f.ws.id, c, &replace, now_millis()).await.unwrap();
@@ -287,11 +279,11 @@ pub async fn routing_replaces_an_assignee_and_explains_itself(s: DynStore) {
         o => panic!("{o:?}"),
     };
     assert_ne!(second, first);
-    assert!(r.events[0]
-        .note
-        .as_deref()
-        .unwrap()
-        .starts_with("no reply within 30 s; 售前: round robin"));
+    let why = parley_domain::Reasons(r.events[0].reason.clone()).to_string();
+    assert!(
+        why.starts_with("no reply within 30 s; 售前: round robin"),
+        "{why}"
+    );
     // The old assignee no longer holds it: replacing them again does nothing.
     assert_eq!(
         s.route(f.ws.id, c, &replace, now_millis())
@@ -340,7 +332,7 @@ pub async fn routing_replaces_an_assignee_and_explains_itself(s: DynStore) {
     let alone = RouteContext {
         availability: [(second, Availability::Online)].into_iter().collect(),
         replacing: Some(second),
-        why: Some("the agent went offline".into()),
+        why: vec![parley_domain::Reason::AgentOffline],
         ..Default::default()
     };
     let r = s.route(f.ws.id, c, &alone, now_millis()).await.unwrap();
@@ -400,5 +392,73 @@ pub async fn concurrent_routing_never_exceeds_capacity(s: DynStore) {
             .filter(|e| matches!(e.kind, EventKind::Assignment | EventKind::Queued))
             .count();
         assert_eq!(n, 1, "one routing decision per conversation");
+    }
+}
+
+/// Routing explanations are stored as structured clauses, and an agent's first replies feed
+/// the score: with equal load the faster responder is chosen.
+pub async fn routing_reasons_persist_and_response_time_feeds_the_score(s: DynStore) {
+    let f = fixture(&s, "rs").await;
+    let (g, users) = group_with(&s, &f, vec![Step::Score], &[("Fast", 2), ("Slow", 2)]).await;
+    let ctx = all_online(&users);
+    let t0 = now_millis();
+    // Each agent answers one conversation: Fast after 2 s, Slow after 10 min.
+    for (u, delay) in [(&users[0], 2_000), (&users[1], 600_000)] {
+        let c = arrive(&s, &f, g.id, delay as usize).await;
+        let give = NewEvent::assignment(parley_core::routing::system(), Some(u.as_ref()));
+        s.append_change(f.ws.id, c, &give, t0).await.unwrap();
+        let reply = NewEvent::message(
+            lib_agent_sender(u),
+            ClientId::parse(&format!("reply-{delay}")).unwrap(),
+            MessageBody::parse("您好").unwrap(),
+            vec![],
+        );
+        s.append_message(
+            f.ws.id,
+            Target::Conversation(c),
+            &reply,
+            &MessageEffects::default(),
+            t0 + delay,
+        )
+        .await
+        .unwrap();
+        let done = NewEvent::status(lib_agent_sender(u), ConversationStatus::Resolved);
+        s.append_change(f.ws.id, c, &done, t0 + delay + 1)
+            .await
+            .unwrap();
+    }
+    let c = arrive(&s, &f, g.id, 99).await;
+    let r = s.route(f.ws.id, c, &ctx, now_millis()).await.unwrap();
+    assert_eq!(r.outcome, Outcome::Assigned(users[0].id), "{:?}", r.events);
+    let stored = s.events_after(f.ws.id, c, 0, 10).await.unwrap();
+    let assignment = stored
+        .iter()
+        .find(|e| e.kind == EventKind::Assignment)
+        .expect("assignment stored");
+    assert_eq!(assignment.reason, r.events[0].reason);
+    assert_eq!(
+        assignment.reason[0],
+        parley_domain::Reason::Group {
+            name: "售前".into()
+        }
+    );
+    assert!(
+        matches!(&assignment.reason[1], parley_domain::Reason::Score { agent, .. } if agent == "Fast"),
+        "{:?}",
+        assignment.reason
+    );
+    // Ordinary messages carry no reason.
+    assert!(stored
+        .iter()
+        .filter(|e| e.kind == EventKind::Message)
+        .all(|e| e.reason.is_empty()));
+}
+
+fn lib_agent_sender(u: &User) -> Sender {
+    Sender {
+        kind: SenderKind::Agent,
+        id: Some(u.id.0),
+        name: Some(u.name.clone()),
+        avatar_url: None,
     }
 }

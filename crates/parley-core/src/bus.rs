@@ -5,12 +5,12 @@
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use parley_domain::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio_stream_shim::BroadcastStream;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Topic {
     /// Events and typing of one conversation.
     Conversation(ConversationId),
@@ -22,16 +22,19 @@ pub enum Topic {
     Presence(WorkspaceId),
     /// Things for one agent only: transfers to them, mentions.
     User(UserId),
+    /// Between nodes: presence announcements.
+    Cluster,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TypingFrom {
     pub kind: SenderKind,
     pub id: uuid::Uuid,
     pub name: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+/// Serializable so that a cross-node bus can carry it (see `parley-bus-redis`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum BusMessage {
     Event(Event),
     Typing {
@@ -54,7 +57,7 @@ pub enum BusMessage {
     AgentsOnline(bool),
     AgentStatus {
         user_id: UserId,
-        status: &'static str,
+        status: String,
     },
     /// A colleague handed this agent a conversation.
     Transfer {
@@ -82,6 +85,15 @@ pub enum BusMessage {
         conversation_id: ConversationId,
         position: Option<usize>,
     },
+    /// The agents connected to one node (see `presence`).
+    PresenceSnapshot {
+        node: uuid::Uuid,
+        workspace_id: WorkspaceId,
+        agents: Vec<(UserId, AgentStatus)>,
+    },
+    /// Messages may have been missed (e.g. the link between nodes broke): every subscriber
+    /// sees [`BusItem::Lagged`] and re-reads what it shows from the store.
+    Resync,
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +106,15 @@ pub enum BusItem {
 pub trait Bus: Send + Sync + 'static {
     fn publish(&self, topic: Topic, msg: BusMessage);
     fn subscribe(&self, topic: Topic) -> BoxStream<'static, BusItem>;
+}
+
+impl LocalBus {
+    /// Tells every current subscriber that it may have missed messages.
+    pub fn resync_all(&self) {
+        for tx in self.topics.iter() {
+            let _ = tx.value().send(Arc::new(BusMessage::Resync));
+        }
+    }
 }
 
 /// The single-node bus: one broadcast channel per topic with subscribers.
@@ -145,6 +166,7 @@ mod tokio_stream_shim {
         ) -> impl futures::Stream<Item = BusItem> + Send {
             futures::stream::unfold(rx, |mut rx| async move {
                 match rx.recv().await {
+                    Ok(m) if matches!(*m, BusMessage::Resync) => Some((BusItem::Lagged, rx)),
                     Ok(m) => Some((BusItem::Message(m), rx)),
                     Err(broadcast::error::RecvError::Lagged(_)) => Some((BusItem::Lagged, rx)),
                     Err(broadcast::error::RecvError::Closed) => None,
@@ -175,5 +197,57 @@ mod tests {
         let nothing =
             tokio::time::timeout(std::time::Duration::from_millis(50), other.next()).await;
         assert!(nothing.is_err());
+    }
+}
+
+#[cfg(test)]
+mod resync_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn resync_reaches_every_subscriber_as_lag() {
+        let bus = LocalBus::new(8);
+        let mut a = bus.subscribe(Topic::Inbox(WorkspaceId::new()));
+        let mut b = bus.subscribe(Topic::User(UserId::new()));
+        bus.resync_all();
+        assert!(matches!(a.next().await, Some(BusItem::Lagged)));
+        assert!(matches!(b.next().await, Some(BusItem::Lagged)));
+    }
+
+    #[test]
+    fn messages_survive_the_wire() {
+        let e = Event {
+            id: EventId::new(),
+            workspace_id: WorkspaceId::new(),
+            conversation_id: ConversationId::new(),
+            seq: 3,
+            kind: EventKind::Assignment,
+            created_at: 1_763_790_000_123,
+            sender: Sender {
+                kind: SenderKind::System,
+                id: None,
+                name: None,
+                avatar_url: None,
+            },
+            client_id: None,
+            body: None,
+            attachments: vec![],
+            status: None,
+            assignee: Some(UserRef {
+                id: UserId::new(),
+                name: "安娜".into(),
+                avatar_url: None,
+            }),
+            note: Some("请财务处理".into()),
+            reason: vec![Reason::NoRoom],
+        };
+        let json = serde_json::to_string(&BusMessage::Event(e.clone())).unwrap();
+        match serde_json::from_str::<BusMessage>(&json).unwrap() {
+            BusMessage::Event(mut back) => {
+                back.workspace_id = e.workspace_id; // carried beside the event on the wire
+                assert_eq!(back, e);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

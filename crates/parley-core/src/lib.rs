@@ -12,6 +12,8 @@ pub mod rate_limit;
 pub mod routing;
 pub mod secrets;
 pub mod service;
+pub mod service_cluster;
+pub mod service_entry;
 pub mod service_routing;
 pub mod service_team;
 

@@ -79,6 +79,19 @@ pub fn changes(conv: &Conversation, e: &NewEvent) -> bool {
     }
 }
 
+/// How long the assignee took to answer, when `e` (already applied to `conv`) is their first
+/// reply since the assignment; `awaiting_before` is the conversation's state before `e`.
+pub fn first_response_ms(
+    awaiting_before: Option<Millis>,
+    conv: &Conversation,
+    e: &Event,
+) -> Option<Millis> {
+    match (awaiting_before, conv.awaiting_reply_since, e.kind) {
+        (Some(since), None, EventKind::Message) => Some((e.created_at - since).max(0)),
+        _ => None,
+    }
+}
+
 /// The conversation after `e`; stores persist the result in the transaction that wrote `e`.
 pub fn apply(conv: &mut Conversation, e: &Event) {
     conv.last_seq = e.seq;
@@ -131,6 +144,25 @@ pub struct ChannelPatch {
     pub allowed_origins: Option<OriginList>,
     /// `Some(None)` removes the group (manual assignment).
     pub group_id: Option<Option<GroupId>>,
+    /// Replaces the entry options (group, label) in this order; `Some(vec![])` removes them.
+    pub entry_points: Option<Vec<(GroupId, String)>>,
+}
+
+/// What deleting a group came to. A group still in use is kept, so that nothing points at a
+/// group that is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupDeletion {
+    Deleted,
+    NotFound,
+    /// A channel routes to it (`option: false`) or offers it to visitors (`option: true`).
+    UsedByChannel {
+        channel: String,
+        option: bool,
+    },
+    /// A keyword rule (1-based position) sends conversations to it.
+    UsedByRule(usize),
+    /// Open conversations are still in it.
+    OpenConversations(i64),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -320,6 +352,9 @@ pub trait Store: Send + Sync + 'static {
         members: &[(UserId, i32)],
     ) -> StoreResult<()>;
     async fn groups_of(&self, ws: WorkspaceId, user: UserId) -> StoreResult<Vec<GroupId>>;
+    /// Deletes a group that nothing uses any more (see [`GroupDeletion`]), in one transaction:
+    /// its members go with it, and resolved conversations keep their history without a group.
+    async fn delete_group(&self, ws: WorkspaceId, id: GroupId) -> StoreResult<GroupDeletion>;
     /// Routes one conversation in one transaction (see [`crate::routing::plan`]): the
     /// conversation row and the group members' rows are locked while loads are counted, so
     /// concurrent routing on any number of nodes never exceeds an agent's capacity.
@@ -364,6 +399,15 @@ pub trait Store: Send + Sync + 'static {
     /// Queued conversations that have waited past their group's queue timeout and were not yet
     /// offered to leave a message; marks them offered. Returns (workspace, conversation,
     /// visitor, seconds waited).
+    /// Takes or renews the named lease for `holder` until `now + ttl_ms`. False while another
+    /// holder's lease has not expired, so one node at a time runs a cluster-wide job.
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: uuid::Uuid,
+        ttl_ms: i64,
+        now: Millis,
+    ) -> StoreResult<bool>;
     async fn queue_timeouts(
         &self,
         now: Millis,

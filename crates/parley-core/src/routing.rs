@@ -12,8 +12,11 @@ pub struct RouteContext {
     /// Move the conversation away from this assignee (no reply in time, went offline). Nothing
     /// happens if someone else holds it by now.
     pub replacing: Option<UserId>,
-    /// Why it is being moved, for the timeline.
-    pub why: Option<String>,
+    /// Why it is being routed (a timeout, a rule, a transfer …), for the timeline; the
+    /// policy's own explanation follows.
+    pub why: Vec<Reason>,
+    /// A colleague's note for whoever gets it (transfers).
+    pub note: Option<String>,
     pub required_skills: Vec<String>,
 }
 
@@ -44,6 +47,8 @@ pub struct MemberState {
     pub priority: i32,
     pub last_assigned_at: Millis,
     pub load: u32,
+    /// Smoothed first-response time over recent assignments, when known.
+    pub response_secs: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -82,15 +87,12 @@ pub fn plan(
         (None, Some(_)) => return unchanged,
         (None, None) => {}
     }
-    let why = ctx
-        .why
-        .clone()
-        .map(|w| format!("{w}; "))
-        .unwrap_or_default();
+    let why = &ctx.why;
+    let with_why = |tail: Vec<Reason>| -> Vec<Reason> { why.iter().cloned().chain(tail).collect() };
     let Some(group) = group else {
         if ctx.replacing.is_some() {
-            let e = NewEvent::assignment(system(), None)
-                .with_note(format!("{why}back to the unassigned list"));
+            let e =
+                NewEvent::assignment(system(), None).with_reason(with_why(vec![Reason::Released]));
             return Plan {
                 outcome: Outcome::Released,
                 events: vec![e],
@@ -113,7 +115,7 @@ pub fn plan(
             priority: m.priority,
             skills: m.skills.clone(),
             last_assigned_at: m.last_assigned_at,
-            response_secs: None,
+            response_secs: m.response_secs,
             satisfaction: None,
         })
         .collect();
@@ -138,33 +140,49 @@ pub fn plan(
                 .iter()
                 .find(|m| m.user.id == d.agent)
                 .map(|m| m.user.clone());
-            let e = NewEvent::assignment(system(), who)
-                .with_note(format!("{why}{}: {}", group.name, d.reason));
+            let e = NewEvent::assignment(system(), who).with_reason(with_why(
+                std::iter::once(Reason::Group {
+                    name: group.name.clone(),
+                })
+                .chain(d.reason.0)
+                .collect(),
+            ));
             Plan {
                 outcome: Outcome::Assigned(d.agent),
-                events: vec![e],
+                events: with_note(vec![e], ctx),
             }
         }
         Err(no) => {
             let mut events = Vec::new();
             if ctx.replacing.is_some() {
-                events.push(
-                    NewEvent::assignment(system(), None)
-                        .with_note(why.trim_end_matches("; ").to_owned()),
-                );
+                events.push(NewEvent::assignment(system(), None).with_reason(why.clone()));
             }
             if conv.queued_at.is_none() || ctx.replacing.is_some() {
                 events.push(NewEvent::queued(
                     system(),
-                    format!("{why}{}: {}", group.name, no.reason),
+                    with_why(
+                        std::iter::once(Reason::Group {
+                            name: group.name.clone(),
+                        })
+                        .chain(no.reason.0)
+                        .collect(),
+                    ),
                 ));
             }
             Plan {
                 outcome: Outcome::Queued,
-                events,
+                events: with_note(events, ctx),
             }
         }
     }
+}
+
+/// The colleague's note goes on the first event the routing writes.
+fn with_note(mut events: Vec<NewEvent>, ctx: &RouteContext) -> Vec<NewEvent> {
+    if let Some(e) = events.first_mut() {
+        e.note = ctx.note.clone();
+    }
+    events
 }
 
 /// Queue positions (1-based) in queue order, for telling visitors where they stand.
@@ -226,6 +244,7 @@ mod tests {
             priority: 1,
             last_assigned_at: 0,
             load,
+            response_secs: None,
         }
     }
 
@@ -252,9 +271,10 @@ mod tests {
         assert_eq!(p.outcome, Outcome::Assigned(b.user.id));
         assert_eq!(p.events[0].assignee.as_ref().unwrap().name, "Bo");
         assert_eq!(
-            p.events[0].note.as_deref(),
-            Some("售前: least load: Bo has 0/2 chats")
+            Reasons(p.events[0].reason.clone()).to_string(),
+            "售前: least load: Bo has 0/2 chats"
         );
+        assert_eq!(p.events[0].note, None);
     }
 
     #[test]
@@ -314,7 +334,7 @@ mod tests {
         let (a, b) = (member("Ana", 0), member("Bo", 1));
         let mut ctx = online(&[&a, &b]);
         ctx.replacing = Some(a.user.id);
-        ctx.why = Some("no reply within 60 s".into());
+        ctx.why = vec![Reason::NoReply { secs: 60 }];
         let p = plan(
             &conv(Some(a.user.id)),
             Some(&group()),
@@ -323,10 +343,8 @@ mod tests {
             &ctx,
         );
         assert_eq!(p.outcome, Outcome::Assigned(b.user.id));
-        assert!(p.events[0]
-            .note
-            .as_deref()
-            .unwrap()
+        assert!(Reasons(p.events[0].reason.clone())
+            .to_string()
             .starts_with("no reply within 60 s; 售前"));
         // Someone else took it meanwhile: nothing happens.
         assert_eq!(
@@ -372,6 +390,6 @@ mod tests {
             &online(&[&a, &b]),
         );
         assert_eq!(p.outcome, Outcome::Assigned(a.user.id));
-        assert!(p.events[0].note.as_deref().unwrap().contains("sticky"));
+        assert!(matches!(p.events[0].reason[1], Reason::Sticky { .. }));
     }
 }

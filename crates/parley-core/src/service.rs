@@ -7,7 +7,6 @@ use crate::files::Files;
 use crate::ports::*;
 use crate::presence::{Presence, PresenceChange};
 use crate::rate_limit::FailureLimiter;
-use crate::routing::RouteContext;
 use crate::secrets;
 use crate::{ServiceError, ServiceResult};
 use parley_domain::*;
@@ -27,6 +26,10 @@ pub struct Parley {
     pub presence: Presence,
     pub files: Files,
     pub config: Config,
+    /// This process among the nodes sharing the database (for leases).
+    pub node: uuid::Uuid,
+    /// How many times this node ran the cluster's jobs (it held their lease).
+    pub cluster_job_runs: std::sync::atomic::AtomicU64,
     /// Per e-mail address: protects one account from guessing.
     login_failures: FailureLimiter,
     /// Per IP, looser: one office behind NAT shares an address.
@@ -112,6 +115,9 @@ pub struct ChannelInput {
     pub allowed_origins: Option<Vec<String>>,
     /// `Some(None)` switches routing off for the channel.
     pub group_id: Option<Option<GroupId>>,
+    /// The groups visitors pick from before the chat starts (group, label), in order;
+    /// `Some(vec![])` removes them.
+    pub entry_points: Option<Vec<(GroupId, String)>>,
 }
 
 /// Changes an admin makes to a person.
@@ -135,6 +141,8 @@ impl Parley {
             presence: Presence::default(),
             files,
             config,
+            node: uuid::Uuid::now_v7(),
+            cluster_job_runs: Default::default(),
             login_failures: FailureLimiter::new(5, Duration::from_secs(300)),
             ip_failures: FailureLimiter::new(30, Duration::from_secs(300)),
         }
@@ -390,12 +398,13 @@ impl Parley {
     }
 
     fn announce_presence(&self, ws: WorkspaceId, user: UserId, change: PresenceChange) {
+        self.announce_snapshot(ws);
         if let Some(status) = change.user_status {
             self.bus.publish(
                 Topic::Inbox(ws),
                 BusMessage::AgentStatus {
                     user_id: user,
-                    status,
+                    status: status.to_owned(),
                 },
             );
         }
@@ -529,7 +538,8 @@ impl Parley {
         input: ChannelInput,
     ) -> ServiceResult<Channel> {
         require_admin(agent)?;
-        let patch = channel_patch(self.store.as_ref(), agent.user.workspace_id, input).await?;
+        let (patch, entry_points) =
+            channel_patch(self.store.as_ref(), agent.user.workspace_id, input).await?;
         let c = Channel {
             id: ChannelId::new(),
             workspace_id: agent.user.workspace_id,
@@ -542,6 +552,7 @@ impl Parley {
             welcome_text: patch.welcome_text.unwrap_or_default(),
             allowed_origins: patch.allowed_origins.unwrap_or_default(),
             group_id: patch.group_id.flatten(),
+            entry_points: entry_points.unwrap_or_default(),
             created_at: now_millis(),
         };
         self.store.create_channel(&c).await?;
@@ -555,7 +566,7 @@ impl Parley {
         input: ChannelInput,
     ) -> ServiceResult<Channel> {
         require_admin(agent)?;
-        let patch = channel_patch(self.store.as_ref(), agent.user.workspace_id, input).await?;
+        let (patch, _) = channel_patch(self.store.as_ref(), agent.user.workspace_id, input).await?;
         self.store
             .update_channel(agent.user.workspace_id, id, &patch)
             .await?
@@ -818,6 +829,32 @@ impl Parley {
         body: &str,
         attachment_ids: &[AttachmentId],
     ) -> ServiceResult<Appended> {
+        self.send_choosing(actor, conversation, client_id, body, attachment_ids, None)
+            .await
+    }
+
+    /// [`Self::send`] with the group a visitor picked from their channel's entry options. It
+    /// must be one of them (else nothing is stored); it applies when the message starts the
+    /// visitor's conversation, which is then routed to that group. An existing conversation
+    /// keeps its group.
+    pub async fn send_choosing(
+        &self,
+        actor: &Actor,
+        conversation: Option<ConversationId>,
+        client_id: &str,
+        body: &str,
+        attachment_ids: &[AttachmentId],
+        chosen_group: Option<GroupId>,
+    ) -> ServiceResult<Appended> {
+        let chosen = match (actor, chosen_group) {
+            (_, None) => None,
+            (Actor::Visitor(v), Some(g)) => Some(self.chosen_group(v, g).await?),
+            (Actor::Agent(_), Some(_)) => {
+                return Err(ServiceError::Invalid(
+                    "only visitors choose a group when they start a chat".into(),
+                ))
+            }
+        };
         let client_id = ClientId::parse(client_id)?;
         let body = MessageBody::parse(body)?;
         let sender = actor.sender();
@@ -831,7 +868,7 @@ impl Parley {
                 Target::VisitorCurrent {
                     channel_id: v.channel.id,
                     visitor_id: v.visitor.id,
-                    group_id: v.channel.group_id,
+                    group_id: chosen.or(v.channel.group_id),
                 },
                 MessageEffects {
                     reopen: true,
@@ -878,10 +915,15 @@ impl Parley {
             // Keyword rules and routing look at what visitors write.
             if let Actor::Visitor(_) = actor {
                 let text = appended.message.body.clone().unwrap_or_default();
+                // The picked group counts only if this message started the conversation in it.
+                let chose = appended.created_conversation
+                    && chosen.is_some()
+                    && appended.conversation.group_id == chosen;
                 self.route_after_visitor_message(
                     &appended.conversation,
                     &text,
                     appended.created_conversation,
+                    chose,
                 )
                 .await;
             }
@@ -1125,11 +1167,12 @@ fn require_admin(agent: &Agent) -> ServiceResult<()> {
     }
 }
 
+/// The checked change, and the entry options with their group names when they change.
 async fn channel_patch(
     store: &dyn Store,
     ws: WorkspaceId,
     input: ChannelInput,
-) -> ServiceResult<ChannelPatch> {
+) -> ServiceResult<(ChannelPatch, Option<Vec<EntryPoint>>)> {
     if let Some(Some(g)) = input.group_id {
         store
             .get_group(ws, g)
@@ -1145,7 +1188,11 @@ async fn channel_patch(
         Some(w) => Some(w.trim().to_owned()),
         None => None,
     };
-    Ok(ChannelPatch {
+    let entry_points = match &input.entry_points {
+        Some(raw) => Some(crate::service_entry::entry_options(store, ws, raw).await?),
+        None => None,
+    };
+    let patch = ChannelPatch {
         name: input
             .name
             .map(|n| Label::parse(&n, "name").map(Label::into_string))
@@ -1157,5 +1204,9 @@ async fn channel_patch(
             .map(|o| OriginList::parse(&o))
             .transpose()?,
         group_id: input.group_id,
-    })
+        entry_points: entry_points
+            .as_ref()
+            .map(|list| list.iter().map(|e| (e.group_id, e.label.clone())).collect()),
+    };
+    Ok((patch, entry_points))
 }

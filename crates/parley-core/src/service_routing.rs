@@ -242,12 +242,21 @@ impl Parley {
     /// One pass of the routing jobs: reassign conversations whose agent did not reply in time,
     /// and hand on the conversations of agents who have been offline past the grace period.
     pub async fn routing_tick(&self, offline_grace: Duration) {
+        self.cluster_jobs().await;
+        self.node_jobs(offline_grace).await;
+    }
+
+    /// The jobs that read the database: reply timeouts and queue timeouts. One node at a time
+    /// runs them (see [`Self::run_jobs`]); they are also safe if two ever overlap.
+    pub async fn cluster_jobs(&self) {
         match self.store.overdue_replies(now_millis()).await {
             Ok(overdue) => {
                 for o in overdue {
                     let ctx = RouteContext {
                         replacing: Some(o.assignee),
-                        why: Some(format!("no reply within {} s", o.timeout_secs)),
+                        why: vec![Reason::NoReply {
+                            secs: o.timeout_secs,
+                        }],
                         ..Default::default()
                     };
                     self.route_conversation(o.workspace_id, o.conversation_id, ctx)
@@ -270,10 +279,17 @@ impl Parley {
             }
             Err(e) => tracing::error!(error = %e, "looking for queue timeouts"),
         }
+    }
+
+    /// The jobs about this node's own sockets: agents whose last connection here closed.
+    pub async fn node_jobs(&self, offline_grace: Duration) {
         for (ws, user) in self
             .presence
             .take_offline_longer_than(offline_grace.as_millis() as i64)
         {
+            if self.presence.availability(ws).contains_key(&user) {
+                continue; // back, or connected to another node
+            }
             let convs = match self.store.assigned_open(ws, user).await {
                 Ok(c) => c,
                 Err(e) => {
@@ -284,7 +300,7 @@ impl Parley {
             for c in convs {
                 let ctx = RouteContext {
                     replacing: Some(user),
-                    why: Some("the agent went offline".into()),
+                    why: vec![Reason::AgentOffline],
                     ..Default::default()
                 };
                 self.route_conversation(ws, c, ctx).await;
@@ -292,7 +308,8 @@ impl Parley {
         }
     }
 
-    /// Runs [`Self::routing_tick`] every `every` until shutdown.
+    /// Every `every` until shutdown: this node's jobs, and the cluster's jobs while this node
+    /// holds their lease in the database.
     pub async fn run_jobs(
         &self,
         every: Duration,
@@ -301,14 +318,31 @@ impl Parley {
     ) {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Long enough to survive a slow tick, short enough that another node takes over soon
+        // after this one dies.
+        let ttl = (every * 3).max(Duration::from_secs(3)).as_millis() as i64;
         loop {
             tokio::select! {
-                _ = tick.tick() => self.routing_tick(offline_grace).await,
+                _ = tick.tick() => {
+                    match self.store.try_lease(JOBS_LEASE, self.node, ttl, now_millis()).await {
+                        Ok(true) => {
+                            self.cluster_job_runs
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            self.cluster_jobs().await
+                        }
+                        Ok(false) => {}
+                        Err(e) => tracing::error!(error = %e, "taking the jobs lease"),
+                    }
+                    self.node_jobs(offline_grace).await;
+                }
                 _ = shutdown.cancelled() => return,
             }
         }
     }
 }
+
+/// The lease that makes one node at a time run [`Parley::cluster_jobs`].
+pub const JOBS_LEASE: &str = "routing-jobs";
 
 pub struct RuleInput {
     pub keywords: Vec<String>,
@@ -390,17 +424,47 @@ impl Parley {
 
     /// Routes a conversation after a visitor's message: keyword rules first (the first message,
     /// or escalation rules on any message), otherwise plain routing of an unassigned one.
+    /// `chose`: the visitor picked the conversation's group from the channel's entry options
+    /// with this (first) message.
     pub(crate) async fn route_after_visitor_message(
         &self,
         conv: &Conversation,
         text: &str,
         first: bool,
+        chose: bool,
     ) {
         let ws = conv.workspace_id;
         let rules = match self.store.list_rules(ws).await {
             Ok(r) => r,
             Err(e) => return tracing::error!(error = %e, "reading routing rules"),
         };
+        if chose {
+            // The visitor's own choice wins over a keyword rule's group; the rule's skill and
+            // queue priority still apply.
+            if let Some((rule, _)) = parley_domain::routing::matching_rule(&rules, text, true) {
+                if rule.skill.is_some() || rule.priority.is_some() {
+                    let rule = parley_domain::routing::RoutingRule {
+                        group_id: None,
+                        ..rule.clone()
+                    };
+                    if let Err(e) = self.store.apply_rule(ws, conv.id, &rule).await {
+                        tracing::error!(error = %e, "applying a routing rule");
+                    }
+                }
+            }
+            let chosen = match conv.group_id {
+                Some(g) => self.store.get_group(ws, g).await.ok().flatten(),
+                None => None,
+            };
+            let ctx = RouteContext {
+                why: chosen
+                    .map(|g| vec![Reason::VisitorChose { group: g.name }])
+                    .unwrap_or_default(),
+                ..Default::default()
+            };
+            self.route_conversation(ws, conv.id, ctx).await;
+            return;
+        }
         if let Some((rule, keyword)) = parley_domain::routing::matching_rule(&rules, text, first) {
             // An escalation only moves the conversation if it is not in that group already.
             let moves = rule.group_id.is_some_and(|g| conv.group_id != Some(g));
@@ -418,15 +482,21 @@ impl Parley {
                 if let Err(e) = self.store.apply_rule(ws, conv.id, rule).await {
                     return tracing::error!(error = %e, "applying a routing rule");
                 }
-                let target = group_name.map(|n| format!(" → {n}")).unwrap_or_default();
-                let kind = if rule.escalation && !first {
-                    "escalated by keyword"
+                let keyword = keyword.to_string();
+                let reason = if rule.escalation && !first {
+                    Reason::Escalated {
+                        keyword,
+                        group: group_name,
+                    }
                 } else {
-                    "keyword"
+                    Reason::Keyword {
+                        keyword,
+                        group: group_name,
+                    }
                 };
                 let ctx = RouteContext {
                     replacing: if first { None } else { conv.assignee_id },
-                    why: Some(format!("{kind} '{keyword}'{target}")),
+                    why: vec![reason],
                     ..Default::default()
                 };
                 self.route_conversation(ws, conv.id, ctx).await;

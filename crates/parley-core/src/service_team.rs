@@ -118,10 +118,7 @@ impl Parley {
         let conv = self.visible_conversation(&actor, id).await?;
         let note = clip(note, MAX_NOTE_CHARS);
         let from = agent.user.as_ref();
-        let by = match &note {
-            Some(n) => format!("transferred by {}: {n}", agent.user.name),
-            None => format!("transferred by {}", agent.user.name),
-        };
+        let by = agent.user.name.clone();
         let (event, receiver) = match to {
             TransferTo::Agent(uid) => {
                 let target = self
@@ -135,7 +132,9 @@ impl Parley {
                         target.name
                     )));
                 }
-                let e = NewEvent::assignment(actor.sender(), Some(target.as_ref())).with_note(by);
+                let mut e = NewEvent::assignment(actor.sender(), Some(target.as_ref()))
+                    .with_reason(vec![Reason::Transfer { by, group: None }]);
+                e.note = note.clone();
                 let (event, c) = self
                     .store
                     .append_change(ws, id, &e, now_millis())
@@ -153,7 +152,11 @@ impl Parley {
                 self.store.move_to_group(ws, id, gid).await?;
                 let ctx = RouteContext {
                     replacing: conv.assignee_id,
-                    why: Some(format!("{by} → {}", group.name)),
+                    why: vec![Reason::Transfer {
+                        by,
+                        group: Some(group.name.clone()),
+                    }],
+                    note: note.clone(),
                     ..Default::default()
                 };
                 let routed = self.route_conversation(ws, id, ctx).await;
@@ -190,8 +193,11 @@ impl Parley {
         let ws = agent.user.workspace_id;
         let actor = Actor::Agent(agent.clone());
         let conv = self.visible_conversation(&actor, id).await?;
-        let e = NewEvent::assignment(actor.sender(), Some(agent.user.as_ref()))
-            .with_note(format!("taken over by {}", agent.user.name));
+        let e = NewEvent::assignment(actor.sender(), Some(agent.user.as_ref())).with_reason(vec![
+            Reason::TakenOver {
+                by: agent.user.name.clone(),
+            },
+        ]);
         let Some((event, c)) = self.store.append_change(ws, id, &e, now_millis()).await? else {
             return Ok(None);
         };

@@ -1,17 +1,21 @@
 //! Parley's domain: identifiers, parse-validated values and the records the rest of the system
 //! passes around. Nothing here performs I/O, so everything can be unit-tested in isolation.
 
+mod entry;
 mod ids;
 mod model;
 mod origin;
+mod reason;
 pub mod routing;
 mod uploads;
 mod useragent;
 mod values;
 
+pub use entry::*;
 pub use ids::*;
 pub use model::*;
 pub use origin::{normalize_origin, OriginList};
+pub use reason::{Reason, Reasons};
 pub use uploads::{clean_filename, detect_upload_type};
 pub use useragent::describe_user_agent;
 pub use values::*;

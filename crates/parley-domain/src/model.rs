@@ -9,6 +9,13 @@ fn ts<S: Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&rfc3339(*ms))
 }
 
+fn parse_ts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Millis, D::Error> {
+    let s = <String as serde::Deserialize>::deserialize(d)?;
+    let t = time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
+        .map_err(serde::de::Error::custom)?;
+    Ok((t.unix_timestamp_nanos() / 1_000_000) as Millis)
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Workspace {
     pub id: WorkspaceId,
@@ -47,7 +54,7 @@ impl User {
 }
 
 /// A person as shown next to something they did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
 pub struct UserRef {
     pub id: UserId,
     pub name: String,
@@ -74,6 +81,9 @@ pub struct Channel {
     /// Conversations from this channel are routed to this group; none means agents pick them
     /// from the unassigned list.
     pub group_id: Option<GroupId>,
+    /// The groups the visitor may pick from before the chat starts, in order; empty: none
+    /// offered (conversations go to `group_id`).
+    pub entry_points: Vec<EntryPoint>,
     #[schema(value_type = Vec<String>)]
     #[serde(serialize_with = "origins")]
     pub allowed_origins: OriginList,
@@ -307,7 +317,8 @@ pub struct AttachmentRef {
 }
 
 /// Everything that happens in a conversation, numbered by `seq` without gaps.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+/// Deserialize is for the cross-node bus, which carries the workspace beside the event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
 pub struct Event {
     pub id: EventId,
     #[serde(skip)]
@@ -315,7 +326,7 @@ pub struct Event {
     pub conversation_id: ConversationId,
     pub seq: i64,
     pub kind: EventKind,
-    #[serde(serialize_with = "ts")]
+    #[serde(serialize_with = "ts", deserialize_with = "parse_ts")]
     #[schema(value_type = String)]
     pub created_at: Millis,
     pub sender: Sender,
@@ -324,8 +335,12 @@ pub struct Event {
     pub attachments: Vec<AttachmentRef>,
     pub status: Option<ConversationStatus>,
     pub assignee: Option<UserRef>,
-    /// Why (routing decisions) or a colleague's note (transfers).
+    /// A colleague's note (transfers). Events written before reasons were structured may also
+    /// carry an English routing explanation here.
     pub note: Option<String>,
+    /// Why the system did this (routing, timeouts, transfers), clause by clause; empty for
+    /// ordinary messages. Clients render it in the reader's language.
+    pub reason: Vec<crate::Reason>,
 }
 
 /// An event before the store gives it an id and a sequence number.
@@ -339,6 +354,7 @@ pub struct NewEvent {
     pub status: Option<ConversationStatus>,
     pub assignee: Option<UserRef>,
     pub note: Option<String>,
+    pub reason: Vec<crate::Reason>,
 }
 
 impl NewEvent {
@@ -357,6 +373,7 @@ impl NewEvent {
             status: None,
             assignee: None,
             note: None,
+            reason: vec![],
         }
     }
     pub fn status(sender: Sender, status: ConversationStatus) -> Self {
@@ -369,6 +386,7 @@ impl NewEvent {
             status: Some(status),
             assignee: None,
             note: None,
+            reason: vec![],
         }
     }
     pub fn assignment(sender: Sender, assignee: Option<UserRef>) -> Self {
@@ -381,6 +399,7 @@ impl NewEvent {
             status: None,
             assignee,
             note: None,
+            reason: vec![],
         }
     }
 }
@@ -390,6 +409,7 @@ impl Event {
     pub fn for_visitor(&self) -> Event {
         let mut e = self.clone();
         e.note = None;
+        e.reason.clear();
         if e.kind == EventKind::Note {
             e.kind = EventKind::Internal;
             e.sender = Sender {
@@ -417,13 +437,18 @@ impl NewEvent {
             status: None,
             assignee: None,
             note: None,
+            reason: vec![],
         }
     }
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
         self.note = Some(note.into());
         self
     }
-    pub fn queued(sender: Sender, why: String) -> Self {
+    pub fn with_reason(mut self, reason: Vec<crate::Reason>) -> Self {
+        self.reason = reason;
+        self
+    }
+    pub fn queued(sender: Sender, reason: Vec<crate::Reason>) -> Self {
         NewEvent {
             kind: EventKind::Queued,
             sender,
@@ -432,7 +457,8 @@ impl NewEvent {
             attachments: vec![],
             status: None,
             assignee: None,
-            note: Some(why),
+            note: None,
+            reason,
         }
     }
 }

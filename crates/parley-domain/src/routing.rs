@@ -6,7 +6,7 @@
 //! Whatever order remains at the end decides; ties fall back to round robin and then the id, so
 //! the result is deterministic for the same input.
 
-use crate::UserId;
+use crate::{Reason, Reasons, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What an agent can take right now.
@@ -90,14 +90,14 @@ pub struct Request {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub agent: UserId,
-    /// Human-readable: which step picked whom, and why.
-    pub reason: String,
+    /// Which steps narrowed the field and which one picked whom.
+    pub reason: Reasons,
 }
 
 /// Why nobody was chosen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NoRoom {
-    pub reason: String,
+    pub reason: Reasons,
 }
 
 /// The agent score used by [`Step::Score`]: higher is better. Free capacity dominates; a fast
@@ -122,7 +122,7 @@ pub fn choose(steps: &[Step], candidates: &[Candidate], req: &Request) -> Result
         .iter()
         .filter(|c| !req.exclude.contains(&c.id))
         .collect();
-    let mut notes: Vec<String> = Vec::new();
+    let mut notes: Vec<Reason> = Vec::new();
     let mut ordered_by: Option<Step> = None;
 
     for step in steps {
@@ -132,7 +132,9 @@ pub fn choose(steps: &[Step], candidates: &[Candidate], req: &Request) -> Result
                     if let Some(c) = field.iter().find(|c| c.id == prev && c.has_room()) {
                         return Ok(Decision {
                             agent: c.id,
-                            reason: format!("sticky: {} served this visitor before", c.name),
+                            reason: Reasons(vec![Reason::Sticky {
+                                agent: c.name.clone(),
+                            }]),
                         });
                     }
                 }
@@ -149,12 +151,13 @@ pub fn choose(steps: &[Step], candidates: &[Candidate], req: &Request) -> Result
                         })
                         .collect();
                     if skilled.is_empty() {
-                        notes.push(format!(
-                            "nobody has skill {}",
-                            req.required_skills.join("+")
-                        ));
+                        notes.push(Reason::NoSkill {
+                            skills: req.required_skills.clone(),
+                        });
                     } else {
-                        notes.push(format!("skill {}", req.required_skills.join("+")));
+                        notes.push(Reason::Skill {
+                            skills: req.required_skills.clone(),
+                        });
                         field = skilled;
                     }
                 }
@@ -168,11 +171,7 @@ pub fn choose(steps: &[Step], candidates: &[Candidate], req: &Request) -> Result
                 if let Some(p) = best {
                     let overflow = field.iter().any(|c| c.priority < p);
                     field.retain(|c| c.priority == p);
-                    notes.push(if overflow {
-                        format!("priority tier {p} (higher tiers full)")
-                    } else {
-                        format!("priority tier {p}")
-                    });
+                    notes.push(Reason::Tier { tier: p, overflow });
                 }
             }
             s @ (Step::LeastLoad | Step::RoundRobin | Step::Score) => ordered_by = Some(*s),
@@ -181,11 +180,10 @@ pub fn choose(steps: &[Step], candidates: &[Candidate], req: &Request) -> Result
 
     let mut open: Vec<&Candidate> = field.into_iter().filter(|c| c.has_room()).collect();
     if open.is_empty() {
-        let mut reason = "no eligible agent has room".to_string();
-        if !notes.is_empty() {
-            reason = format!("{reason} ({})", notes.join(", "));
-        }
-        return Err(NoRoom { reason });
+        notes.push(Reason::NoRoom);
+        return Err(NoRoom {
+            reason: Reasons(notes),
+        });
     }
     let by = ordered_by.unwrap_or(Step::RoundRobin);
     let rr = |a: &&Candidate, b: &&Candidate| {
@@ -209,15 +207,22 @@ pub fn choose(steps: &[Step], candidates: &[Candidate], req: &Request) -> Result
         _ => open.sort_by(rr),
     }
     let c = open[0];
-    let why = match by {
-        Step::LeastLoad => format!("least load: {} has {}/{} chats", c.name, c.load, c.capacity),
-        Step::Score => format!("best score: {} ({:.2})", c.name, score(c)),
-        _ => format!("round robin: {} waited longest for a chat", c.name),
-    };
-    notes.push(why);
+    let agent = c.name.clone();
+    notes.push(match by {
+        Step::LeastLoad => Reason::LeastLoad {
+            agent,
+            load: c.load,
+            capacity: c.capacity,
+        },
+        Step::Score => Reason::Score {
+            agent,
+            score: (score(c) * 100.0).round().clamp(0.0, 100.0) as u32,
+        },
+        _ => Reason::RoundRobin { agent },
+    });
     Ok(Decision {
         agent: c.id,
-        reason: notes.join("; "),
+        reason: Reasons(notes),
     })
 }
 
@@ -247,7 +252,7 @@ mod tests {
         busy.availability = Availability::Busy;
         let full = agent(1, 3, 3);
         let err = choose(&[Step::LeastLoad], &[full, busy], &Request::default()).unwrap_err();
-        assert!(err.reason.contains("no eligible agent"));
+        assert_eq!(err.reason.0.last(), Some(&Reason::NoRoom));
         assert!(choose(&[Step::RoundRobin], &[], &Request::default()).is_err());
     }
 
@@ -257,7 +262,11 @@ mod tests {
         let b = agent(2, 1, 2); // 50 %
         let d = choose(&[Step::LeastLoad], &[b, a.clone()], &Request::default()).unwrap();
         assert_eq!(d.agent, a.id);
-        assert!(d.reason.contains("least load: a1 has 2/10"), "{}", d.reason);
+        assert!(
+            d.reason.to_string().contains("least load: a1 has 2/10"),
+            "{}",
+            d.reason
+        );
     }
 
     #[test]
@@ -290,7 +299,7 @@ mod tests {
         let steps = [Step::Skill, Step::LeastLoad];
         let d = choose(&steps, &[a.clone(), b.clone()], &req).unwrap();
         assert_eq!(d.agent, b.id);
-        assert!(d.reason.starts_with("skill billing"));
+        assert!(d.reason.to_string().starts_with("skill billing"));
         b.load = 2;
         assert!(
             choose(&steps, &[a.clone(), b], &req).is_err(),
@@ -320,7 +329,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d.agent, second.id);
-        assert!(d.reason.contains("higher tiers full"));
+        assert!(d.reason.to_string().contains("higher tiers full"));
         first.load = 0;
         assert_eq!(
             choose(

@@ -42,7 +42,10 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens/{id}", axum::routing::delete(people::delete_token))
         .route("/channels", get(channels::list).post(channels::create))
         .route("/groups", get(groups::list).post(groups::create))
-        .route("/groups/{id}", get(groups::get).put(groups::update))
+        .route(
+            "/groups/{id}",
+            get(groups::get).put(groups::update).delete(groups::delete),
+        )
         .route("/groups/{id}/members", put(groups::set_members))
         .route(
             "/routing/rules",

@@ -12,7 +12,7 @@ use utoipa::OpenApi;
         channels::list, channels::create, channels::get, channels::update,
         conversations::list, conversations::get, conversations::events, conversations::send, conversations::read,
         conversations::resolve, conversations::reopen, conversations::assign,
-        groups::list, groups::create, groups::get, groups::update, groups::set_members, groups::rules, groups::replace_rules,
+        groups::list, groups::create, groups::get, groups::update, groups::delete, groups::set_members, groups::rules, groups::replace_rules,
         teamwork::note, teamwork::transfer, teamwork::take_over, teamwork::tags, teamwork::follow_up, teamwork::overview,
         files::upload,
         widget::session, widget::events, widget::upload,

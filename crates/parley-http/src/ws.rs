@@ -63,6 +63,8 @@ enum ClientFrame {
         body: String,
         #[serde(default)]
         attachment_ids: Vec<String>,
+        /// Visitors: the entry option picked before the first message.
+        group_id: Option<String>,
     },
     Typing {
         conversation_id: String,
@@ -472,6 +474,7 @@ impl Conn {
                 conversation_id,
                 body,
                 attachment_ids,
+                group_id,
             } => {
                 let r = self
                     .send_message(
@@ -480,6 +483,7 @@ impl Conn {
                         conversation_id.as_deref(),
                         &body,
                         &attachment_ids,
+                        group_id.as_deref(),
                     )
                     .await;
                 (r, Some(client_id))
@@ -629,7 +633,14 @@ impl Conn {
         conversation: Option<&str>,
         body: &str,
         attachment_ids: &[String],
+        group: Option<&str>,
     ) -> Result<(), ApiError> {
+        let group = match group {
+            Some(g) => Some(GroupId::parse(g.trim()).ok_or_else(|| {
+                ApiError::Validation("group_id is not one of this chat's options".into())
+            })?),
+            None => None,
+        };
         let conversation = match conversation {
             Some(s) => Some(
                 ConversationId::parse(s)
@@ -641,7 +652,7 @@ impl Conn {
         let a = self
             .state
             .parley
-            .send(actor, conversation, client_id, body, &ids)
+            .send_choosing(actor, conversation, client_id, body, &ids, group)
             .await?;
         count_sent(&self.state, &a);
         let ack = json!({"type": "ack", "client_id": client_id, "conversation_id": a.message.conversation_id,

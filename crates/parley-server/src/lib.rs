@@ -80,22 +80,33 @@ pub async fn build(
     Arc<Parley>,
     Box<dyn FnOnce() -> futures_close::CloseFuture + Send>,
 )> {
-    let (store, closer) = open_store(settings).await?;
+    let (store, close_store) = open_store(settings).await?;
+    let local = Arc::new(LocalBus::new(1024));
+    let bus_stop = CancellationToken::new();
+    let bus: Arc<dyn parley_core::bus::Bus> = match &settings.redis_url {
+        Some(url) => {
+            if !store.backend().starts_with("postgres") {
+                tracing::warn!("--redis-url joins nodes that share one PostgreSQL database; with SQLite there is only one node");
+            }
+            let bus = parley_bus_redis::RedisBus::connect(url, local, bus_stop.clone())
+                .await
+                .context("connecting to Redis (--redis-url)")?;
+            tracing::info!(node = %bus.node_id(), "cross-node bus on Redis");
+            bus
+        }
+        None => local,
+    };
+    let closer: Box<dyn FnOnce() -> futures_close::CloseFuture + Send> = Box::new(move || {
+        bus_stop.cancel();
+        close_store()
+    });
     let files = Files::new(settings.data_dir.join("uploads"));
     let config = Config {
         public_url: settings.public_url(),
         max_upload_bytes: settings.max_upload_bytes,
         session_ttl: settings.session_ttl,
     };
-    Ok((
-        Arc::new(Parley::new(
-            store,
-            Arc::new(LocalBus::new(1024)),
-            files,
-            config,
-        )),
-        closer,
-    ))
+    Ok((Arc::new(Parley::new(store, bus, files, config)), closer))
 }
 
 /// Opens the database (migrating it), creates the first admin if there is nobody yet, binds
@@ -145,6 +156,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         shutdown.clone(),
     );
     tokio::spawn(async move { jobs.run_jobs(every, grace, stop).await });
+    let (announcer, stop) = (parley.clone(), shutdown.clone());
+    tokio::spawn(async move { announcer.run_presence(stop).await });
     let task = tokio::spawn(parley_http::serve(listener, state));
     Ok(Running {
         addr,

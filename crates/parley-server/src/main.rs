@@ -49,6 +49,9 @@ struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "PARLEY_LISTEN")]
     listen: Option<String>,
+    /// redis://HOST:PORT to run several nodes on one PostgreSQL database (cross-node fan-out).
+    #[arg(long, env = "PARLEY_REDIS_URL")]
+    redis_url: Option<String>,
     /// The URL people reach this server at, e.g. https://chat.example.com (used in snippets).
     #[arg(long, env = "PARLEY_PUBLIC_URL")]
     public_url: Option<String>,
@@ -141,6 +144,7 @@ async fn main() -> anyhow::Result<()> {
                 s.listen = l;
             }
             s.public_url = a.public_url.or(file.public_url);
+            s.redis_url = a.redis_url.or(file.redis_url).filter(|u| !u.is_empty());
             if let Some(m) = a.max_upload_bytes.or(file.max_upload_bytes) {
                 s.max_upload_bytes = m;
             }

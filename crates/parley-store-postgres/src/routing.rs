@@ -108,8 +108,8 @@ async fn load_members(
     .fetch_all(&mut **tx)
     .await
     .map_err(other)?;
-    let rows: Vec<(Uuid, String, Option<String>, i64, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT u.id, u.name, u.avatar_url, u.capacity, u.skills, gm.priority, gm.last_assigned_at, \
+    let rows: Vec<(Uuid, String, Option<String>, i64, String, i64, i64, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT u.id, u.name, u.avatar_url, u.capacity, u.skills, gm.priority, gm.last_assigned_at, u.response_ms, \
          (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = 'open') AS load \
          FROM group_members gm JOIN users u ON u.id = gm.user_id WHERE gm.group_id = $1 AND gm.workspace_id = $2 ORDER BY u.id",
     )
@@ -120,7 +120,7 @@ async fn load_members(
     .map_err(other)?;
     rows.into_iter()
         .map(
-            |(id, name, avatar_url, capacity, skills, priority, last, load)| {
+            |(id, name, avatar_url, capacity, skills, priority, last, response_ms, load)| {
                 Ok(MemberState {
                     user: UserRef {
                         id: UserId(id),
@@ -132,6 +132,7 @@ async fn load_members(
                     priority: priority as i32,
                     last_assigned_at: last,
                     load: load as u32,
+                    response_secs: response_ms.map(|ms| ms as f64 / 1000.0),
                 })
             },
         )

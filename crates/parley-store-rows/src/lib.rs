@@ -79,9 +79,37 @@ pub fn channel(r: &impl Get) -> R<Channel> {
         color: r.text("color")?,
         welcome_text: r.text("welcome_text")?,
         group_id: r.opt_uuid("group_id")?.map(GroupId),
+        // Loaded separately (ENTRY_POINT_SELECT) and put in place by attach_entry_points.
+        entry_points: vec![],
         allowed_origins: OriginList::from_stored(serde_json::from_str(&origins)?),
         created_at: r.int("created_at")?,
     })
+}
+
+/// Channels' entry options with their group's name; callers add a WHERE on `e.workspace_id`
+/// (and `e.channel_id`) and order by `e.position`.
+pub const ENTRY_POINT_SELECT: &str =
+    "SELECT e.channel_id, e.group_id, e.label, g.name AS group_name \
+     FROM channel_entry_points e JOIN agent_groups g ON g.id = e.group_id";
+
+pub fn entry_point(r: &impl Get) -> R<(ChannelId, EntryPoint)> {
+    Ok((
+        ChannelId(r.uuid("channel_id")?),
+        EntryPoint {
+            group_id: GroupId(r.uuid("group_id")?),
+            label: r.text("label")?,
+            group_name: r.text("group_name")?,
+        },
+    ))
+}
+
+/// Gives each channel its entry options, keeping their order.
+pub fn attach_entry_points(channels: &mut [Channel], options: Vec<(ChannelId, EntryPoint)>) {
+    for (channel, option) in options {
+        if let Some(c) = channels.iter_mut().find(|c| c.id == channel) {
+            c.entry_points.push(option);
+        }
+    }
 }
 
 pub const VISITOR_COLS: &str =
@@ -197,7 +225,7 @@ pub fn summary(r: &impl Get) -> R<ConversationSummary> {
 }
 
 pub const EVENT_COLS: &str = "id, workspace_id, conversation_id, seq, kind, sender_kind, sender_id, sender_name, \
-     sender_avatar, client_id, body, attachments, status, assignee_id, assignee_name, assignee_avatar, note, created_at";
+     sender_avatar, client_id, body, attachments, status, assignee_id, assignee_name, assignee_avatar, note, created_at, reason";
 
 pub fn event(r: &impl Get) -> R<Event> {
     let attachments: String = r.text("attachments")?;
@@ -229,6 +257,10 @@ pub fn event(r: &impl Get) -> R<Event> {
         status: status.as_deref().and_then(ConversationStatus::parse),
         assignee,
         note: r.opt_text("note")?,
+        reason: match r.opt_text("reason")? {
+            Some(json) => serde_json::from_str(&json)?,
+            None => vec![],
+        },
     })
 }
 

@@ -89,6 +89,57 @@ async fn conversation_in(
     row.as_ref().map(conversation).transpose().map_err(other)
 }
 
+/// Replaces a channel's entry options, in the transaction that writes the channel.
+async fn replace_entry_points(
+    tx: &mut Transaction<'_, Sqlite>,
+    ws: WorkspaceId,
+    channel: ChannelId,
+    options: &[(GroupId, String)],
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM channel_entry_points WHERE channel_id = $1 AND workspace_id = $2")
+        .bind(channel.0)
+        .bind(ws.0)
+        .execute(&mut **tx)
+        .await
+        .map_err(other)?;
+    for (i, (group, label)) in options.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO channel_entry_points (channel_id, group_id, workspace_id, position, label) \
+             VALUES ($1,$2,$3,$4,$5)",
+        )
+        .bind(channel.0)
+        .bind(group.0)
+        .bind(ws.0)
+        .bind(i as i64)
+        .bind(label)
+        .execute(&mut **tx)
+        .await
+        .map_err(other)?;
+    }
+    Ok(())
+}
+
+/// The entry options of one channel, or of every channel of the workspace, in order.
+async fn entry_points<'e>(
+    ex: impl sqlx::Executor<'e, Database = Sqlite>,
+    ws: WorkspaceId,
+    channel: Option<ChannelId>,
+) -> StoreResult<Vec<(ChannelId, EntryPoint)>> {
+    let rows = sqlx::query(&format!(
+        "{ENTRY_POINT_SELECT} WHERE e.workspace_id = $1 AND ($2 IS NULL OR e.channel_id = $2) \
+         ORDER BY e.channel_id, e.position"
+    ))
+    .bind(ws.0)
+    .bind(channel.map(|c| c.0))
+    .fetch_all(ex)
+    .await
+    .map_err(other)?;
+    rows.iter()
+        .map(entry_point)
+        .collect::<Result<_, _>>()
+        .map_err(other)
+}
+
 async fn insert_event(
     tx: &mut Transaction<'_, Sqlite>,
     conv: &mut Conversation,
@@ -109,8 +160,9 @@ async fn insert_event(
         status: e.status,
         assignee: e.assignee.clone(),
         note: e.note.clone(),
+        reason: e.reason.clone(),
     };
-    sqlx::query(&format!("INSERT INTO events ({EVENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)"))
+    sqlx::query(&format!("INSERT INTO events ({EVENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)"))
         .bind(event.id.0)
         .bind(event.workspace_id.0)
         .bind(event.conversation_id.0)
@@ -129,10 +181,22 @@ async fn insert_event(
         .bind(event.assignee.as_ref().and_then(|a| a.avatar_url.clone()))
         .bind(&event.note)
         .bind(event.created_at)
+        .bind(if event.reason.is_empty() { None } else { Some(serde_json::to_string(&event.reason).map_err(other)?) })
         .execute(&mut **tx)
         .await
         .map_err(|e| if unique_violation(&e) { StoreError::Conflict("message") } else { other(e) })?;
+    let awaiting = conv.awaiting_reply_since;
     apply(conv, &event);
+    if let Some(ms) = first_response_ms(awaiting, conv, &event) {
+        // An exponentially weighted average: recent replies count most, one slow reply does
+        // not ruin an agent's score.
+        sqlx::query("UPDATE users SET response_ms = CASE WHEN response_ms IS NULL THEN $1 ELSE (response_ms * 4 + $1) / 5 END WHERE id = $2")
+            .bind(ms)
+            .bind(conv.assignee_id.map(|u| u.0))
+            .execute(&mut **tx)
+            .await
+            .map_err(other)?;
+    }
     if event.kind == EventKind::Message {
         let preview: String = event
             .body
@@ -526,6 +590,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_channel(&self, c: &Channel) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
         sqlx::query(&format!("INSERT INTO channels ({CHANNEL_COLS}, kind) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'website')"))
             .bind(c.id.0)
             .bind(c.workspace_id.0)
@@ -536,9 +601,16 @@ impl Store for SqliteStore {
             .bind(c.group_id.map(|g| g.0))
             .bind(serde_json::to_string(c.allowed_origins.as_slice()).map_err(other)?)
             .bind(c.created_at)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await
             .map_err(other)?;
+        let options: Vec<(GroupId, String)> = c
+            .entry_points
+            .iter()
+            .map(|e| (e.group_id, e.label.clone()))
+            .collect();
+        replace_entry_points(&mut tx, c.workspace_id, c.id, &options).await?;
+        tx.commit().await.map_err(other)?;
         Ok(())
     }
 
@@ -551,7 +623,12 @@ impl Store for SqliteStore {
         .fetch_optional(&self.reader)
         .await
         .map_err(other)?;
-        row.as_ref().map(channel).transpose().map_err(other)
+        let Some(mut c) = row.as_ref().map(channel).transpose().map_err(other)? else {
+            return Ok(None);
+        };
+        let options = entry_points(&self.reader, ws, Some(id)).await?;
+        attach_entry_points(std::slice::from_mut(&mut c), options);
+        Ok(Some(c))
     }
 
     async fn channel_by_key(&self, widget_key: &str) -> StoreResult<Option<Channel>> {
@@ -562,7 +639,12 @@ impl Store for SqliteStore {
         .fetch_optional(&self.reader)
         .await
         .map_err(other)?;
-        row.as_ref().map(channel).transpose().map_err(other)
+        let Some(mut c) = row.as_ref().map(channel).transpose().map_err(other)? else {
+            return Ok(None);
+        };
+        let options = entry_points(&self.reader, c.workspace_id, Some(c.id)).await?;
+        attach_entry_points(std::slice::from_mut(&mut c), options);
+        Ok(Some(c))
     }
 
     async fn list_channels(&self, ws: WorkspaceId) -> StoreResult<Vec<Channel>> {
@@ -573,10 +655,13 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(other)?;
-        rows.iter()
+        let mut channels: Vec<Channel> = rows
+            .iter()
             .map(channel)
             .collect::<Result<_, _>>()
-            .map_err(other)
+            .map_err(other)?;
+        attach_entry_points(&mut channels, entry_points(&self.reader, ws, None).await?);
+        Ok(channels)
     }
 
     async fn update_channel(
@@ -591,6 +676,7 @@ impl Store for SqliteStore {
             .map(|o| serde_json::to_string(o.as_slice()))
             .transpose()
             .map_err(other)?;
+        let mut tx = self.begin().await?;
         let row = sqlx::query(&format!(
             "UPDATE channels SET name = COALESCE($1, name), color = COALESCE($2, color), \
              welcome_text = COALESCE($3, welcome_text), allowed_origins = COALESCE($4, allowed_origins), \
@@ -605,10 +691,19 @@ impl Store for SqliteStore {
         .bind(ws.0)
         .bind(p.group_id.is_some())
         .bind(p.group_id.flatten().map(|g| g.0))
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(other)?;
-        row.as_ref().map(channel).transpose().map_err(other)
+        let Some(mut c) = row.as_ref().map(channel).transpose().map_err(other)? else {
+            return Ok(None);
+        };
+        if let Some(options) = &p.entry_points {
+            replace_entry_points(&mut tx, ws, id, options).await?;
+        }
+        let options = entry_points(&mut *tx, ws, Some(id)).await?;
+        attach_entry_points(std::slice::from_mut(&mut c), options);
+        tx.commit().await.map_err(other)?;
+        Ok(Some(c))
     }
 
     async fn create_visitor(&self, v: &Visitor, token_hash: &str) -> StoreResult<()> {
@@ -1101,6 +1196,72 @@ impl Store for SqliteStore {
         self.do_route(ws, id, ctx, now).await
     }
 
+    async fn delete_group(&self, ws: WorkspaceId, id: GroupId) -> StoreResult<GroupDeletion> {
+        // The single writer serialises this with every change that could start using the group.
+        let mut tx = self.begin().await?;
+        let found: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM agent_groups WHERE id = $1 AND workspace_id = $2")
+                .bind(id.0)
+                .bind(ws.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(other)?;
+        if found.is_none() {
+            return Ok(GroupDeletion::NotFound);
+        }
+        let channel: Option<(String, bool)> = sqlx::query_as(
+            "SELECT c.name, c.group_id IS NOT $1 FROM channels c WHERE c.workspace_id = $2 \
+             AND (c.group_id = $1 OR EXISTS (SELECT 1 FROM channel_entry_points e \
+                  WHERE e.channel_id = c.id AND e.group_id = $1)) \
+             ORDER BY c.created_at, c.id LIMIT 1",
+        )
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
+        if let Some((channel, option)) = channel {
+            return Ok(GroupDeletion::UsedByChannel { channel, option });
+        }
+        let rule: Option<i64> = sqlx::query_scalar(
+            "SELECT position FROM routing_rules WHERE workspace_id = $1 AND group_id = $2 \
+             ORDER BY position LIMIT 1",
+        )
+        .bind(ws.0)
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(other)?;
+        if let Some(position) = rule {
+            return Ok(GroupDeletion::UsedByRule(position as usize + 1));
+        }
+        let open: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM conversations WHERE workspace_id = $1 AND group_id = $2 AND status = 'open'",
+        )
+        .bind(ws.0)
+        .bind(id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(other)?;
+        if open > 0 {
+            return Ok(GroupDeletion::OpenConversations(open));
+        }
+        sqlx::query("UPDATE conversations SET group_id = NULL, queued_at = NULL WHERE workspace_id = $1 AND group_id = $2")
+            .bind(ws.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        sqlx::query("DELETE FROM agent_groups WHERE id = $1 AND workspace_id = $2")
+            .bind(id.0)
+            .bind(ws.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        tx.commit().await.map_err(other)?;
+        Ok(GroupDeletion::Deleted)
+    }
+
     async fn queue(&self, ws: WorkspaceId, group_id: GroupId) -> StoreResult<Vec<QueueEntry>> {
         let rows: Vec<(Uuid, Uuid, i64, i64)> = sqlx::query_as(
             "SELECT id, visitor_id, priority, queued_at FROM conversations WHERE workspace_id = $1 AND group_id = $2 \
@@ -1297,6 +1458,30 @@ impl Store for SqliteStore {
         .await
         .map_err(other)?;
         Ok(res.rows_affected() == 1)
+    }
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: Uuid,
+        ttl_ms: i64,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        // Insert, or take over a lease that is ours or has expired; a row back means we hold it.
+        let row: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE leases.holder = excluded.holder OR leases.expires_at <= $4 \
+             RETURNING expires_at",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now + ttl_ms)
+        .bind(now)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(other)?;
+        Ok(row.is_some())
     }
 
     async fn queue_timeouts(

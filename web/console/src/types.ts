@@ -46,6 +46,14 @@ export interface Channel {
   snippet: string
   /** Conversations are routed to this group; null: agents pick them up by hand. */
   group_id?: string | null
+  /** Groups the visitor picks from before the chat starts, in order (empty: no choice). */
+  entry_points?: EntryPoint[]
+}
+
+/** An option of a channel's entry menu; an empty label shows the group's name. */
+export interface EntryPoint {
+  group_id: string
+  label: string
 }
 
 export interface Visitor {
@@ -118,9 +126,31 @@ export interface ConvEvent {
   attachments: Attachment[]
   status: ConversationStatus | null
   assignee: PersonRef | null
-  /** Why (routing decisions) or a colleague's transfer note. Internal: never shown to visitors. */
+  /** A colleague's transfer note (older events: an English routing explanation). Internal. */
   note?: string | null
+  /** Why the system did this, clause by clause (see reasons.ts). Internal: empty for visitors. */
+  reason?: Reason[]
 }
+
+/** One clause of a routing explanation, tagged by `code` (the server's `Reason`). */
+export type Reason =
+  | { code: 'group'; name: string }
+  | { code: 'sticky'; agent: string }
+  | { code: 'skill'; skills: string[] }
+  | { code: 'no_skill'; skills: string[] }
+  | { code: 'tier'; tier: number; overflow: boolean }
+  | { code: 'least_load'; agent: string; load: number; capacity: number }
+  | { code: 'score'; agent: string; score: number }
+  | { code: 'round_robin'; agent: string }
+  | { code: 'no_room' }
+  | { code: 'no_reply'; secs: number }
+  | { code: 'agent_offline' }
+  | { code: 'keyword'; keyword: string; group: string | null }
+  | { code: 'escalated'; keyword: string; group: string | null }
+  | { code: 'transfer'; by: string; group: string | null }
+  | { code: 'taken_over'; by: string }
+  | { code: 'released' }
+  | { code: 'visitor_chose'; group: string }
 
 export interface ApiToken {
   id: string

@@ -1,5 +1,5 @@
 use super::people::{parse_id, Items};
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, Json};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -50,6 +50,17 @@ pub struct ChannelRequest {
     #[serde(default, deserialize_with = "crate::extract::double_option")]
     #[schema(value_type = Option<String>)]
     pub group_id: Option<Option<String>>,
+    /// The groups the visitor picks from before the chat starts, in order (at most 10);
+    /// `[]` removes them. Leave out to keep.
+    pub entry_points: Option<Vec<EntryPointRequest>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EntryPointRequest {
+    pub group_id: String,
+    /// What the visitor reads (at most 40 characters); empty or left out: the group's name.
+    #[serde(default)]
+    pub label: Option<String>,
 }
 
 impl TryFrom<ChannelRequest> for ChannelInput {
@@ -60,12 +71,27 @@ impl TryFrom<ChannelRequest> for ChannelInput {
             Some(None) => Some(None),
             None => None,
         };
+        let entry_points = match r.entry_points {
+            Some(list) => Some(
+                list.into_iter()
+                    .enumerate()
+                    .map(|(i, e)| {
+                        let group = GroupId::parse(e.group_id.trim()).ok_or_else(|| {
+                            ApiError::Validation(format!("entry option {}: no such group", i + 1))
+                        })?;
+                        Ok((group, e.label.unwrap_or_default()))
+                    })
+                    .collect::<Result<Vec<_>, ApiError>>()?,
+            ),
+            None => None,
+        };
         Ok(ChannelInput {
             name: r.name,
             color: r.color,
             welcome_text: r.welcome_text,
             allowed_origins: r.allowed_origins,
             group_id,
+            entry_points,
         })
     }
 }

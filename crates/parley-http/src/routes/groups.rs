@@ -98,6 +98,18 @@ pub async fn update(
     ))
 }
 
+#[utoipa::path(delete, path = "/api/v1/groups/{id}", tag = "routing", params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = parse_id(&id, "group", GroupId)?;
+    state.parley.delete_group(&agent, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(put, path = "/api/v1/groups/{id}/members", tag = "routing", params(("id" = String, Path)), request_body = MembersRequest,
     responses((status = 200, body = Group), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_members(

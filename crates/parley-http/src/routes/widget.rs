@@ -69,6 +69,17 @@ pub struct ChannelLook {
     pub name: String,
     pub color: String,
     pub welcome_text: String,
+    /// The groups the visitor may pick from before their first message, in order; empty:
+    /// no choice offered.
+    pub entry_points: Vec<EntryOption>,
+}
+
+/// One button of the widget's entry menu: only what the visitor needs.
+#[derive(Serialize, ToSchema)]
+pub struct EntryOption {
+    /// Send it back as `group_id` with the first message.
+    pub group_id: String,
+    pub label: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -133,6 +144,15 @@ pub async fn session(
             name: s.channel.name,
             color: s.channel.color,
             welcome_text: s.channel.welcome_text,
+            entry_points: s
+                .channel
+                .entry_points
+                .iter()
+                .map(|e| EntryOption {
+                    group_id: e.group_id.to_string(),
+                    label: e.visitor_label().to_owned(),
+                })
+                .collect(),
         },
         agents_online: s.agents_online,
     }))

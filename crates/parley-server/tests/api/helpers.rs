@@ -140,36 +140,7 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Session {
-        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        let client = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
-            .build()
-            .unwrap();
-        let res = client
-            .post(self.url("/api/v1/auth/login"))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            res.status(),
-            200,
-            "login of {email} failed: {}",
-            res.text().await.unwrap()
-        );
-        let me: Value = res.json().await.unwrap();
-        use reqwest::cookie::CookieStore;
-        let cookie = jar
-            .cookies(&self.url("/").parse().unwrap())
-            .map(|h| h.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        Session {
-            client,
-            base: self.url(""),
-            csrf: me["csrf_token"].as_str().unwrap().to_owned(),
-            me,
-            cookie,
-        }
+        login_at(&self.url(""), email, password).await
     }
 
     pub async fn admin(&self) -> Session {
@@ -402,5 +373,47 @@ pub async fn events_until(ws: &mut Ws, until_seq: i64) -> Vec<Value> {
                 return got;
             }
         }
+    }
+}
+
+/// An event's structured routing explanation, rendered in English.
+pub fn why(event: &Value) -> String {
+    let clauses: Vec<parley_domain::Reason> =
+        serde_json::from_value(event["reason"].clone()).expect("reason is a list of clauses");
+    parley_domain::Reasons(clauses).to_string()
+}
+
+/// Signs in at a server's base URL (e.g. one node of several).
+pub async fn login_at(base: &str, email: &str, password: &str) -> Session {
+    let url = |p: &str| format!("{base}{p}");
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let client = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .build()
+        .unwrap();
+    let res = client
+        .post(url("/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        200,
+        "login of {email} failed: {}",
+        res.text().await.unwrap()
+    );
+    let me: Value = res.json().await.unwrap();
+    use reqwest::cookie::CookieStore;
+    let cookie = jar
+        .cookies(&url("/").parse().unwrap())
+        .map(|h| h.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    Session {
+        client,
+        base: url(""),
+        csrf: me["csrf_token"].as_str().unwrap().to_owned(),
+        me,
+        cookie,
     }
 }

@@ -7,6 +7,8 @@ mod auth;
 mod bad_input;
 mod binary;
 mod chat;
+mod cluster;
+mod entry_points;
 mod routing;
 mod system;
 mod teamwork;

@@ -110,8 +110,10 @@ async fn queue_positions_and_backfill(app: TestApp) {
     let events = admin
         .json(&format!("/api/v1/conversations/{}/events", visitors[0].1))
         .await;
-    let note = events["items"][1]["note"].as_str().unwrap();
-    assert!(note.starts_with("售前: least load"), "{note}");
+    let why0 = why(&events["items"][1]);
+    assert!(why0.starts_with("售前: least load"), "{why0}");
+    assert_eq!(events["items"][1]["reason"][1]["code"], "least_load");
+    assert!(events["items"][1]["note"].is_null());
     let events = admin
         .json(&format!("/api/v1/conversations/{}/events", visitors[2].1))
         .await;
@@ -259,13 +261,8 @@ async fn no_reply_in_time_moves_the_conversation_on() {
         .json(&format!("/api/v1/conversations/{conv}/events"))
         .await;
     let last = events["items"].as_array().unwrap().last().unwrap().clone();
-    assert!(
-        last["note"]
-            .as_str()
-            .unwrap()
-            .starts_with("no reply within 5 s"),
-        "{last}"
-    );
+    assert_eq!(last["reason"][0], json!({"code": "no_reply", "secs": 5}));
+    assert!(why(&last).starts_with("no reply within 5 s"), "{last}");
     // The new agent answers in time: it stays.
     let (b, _) = agents.iter().find(|(a, _)| a.user_id() == second).unwrap();
     b.post(
@@ -305,13 +302,7 @@ async fn an_offline_agents_conversations_are_redistributed() {
         .json(&format!("/api/v1/conversations/{conv}/events"))
         .await;
     let last = events["items"].as_array().unwrap().last().unwrap().clone();
-    assert!(
-        last["note"]
-            .as_str()
-            .unwrap()
-            .starts_with("the agent went offline"),
-        "{last}"
-    );
+    assert!(why(&last).starts_with("the agent went offline"), "{last}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -437,7 +428,7 @@ async fn keyword_rules_skills_priority_and_escalation(app: TestApp) {
     let events = admin
         .json(&format!("/api/v1/conversations/{conv}/events"))
         .await;
-    let note = events["items"][1]["note"].as_str().unwrap().to_owned();
+    let note = why(&events["items"][1]);
     assert!(
         note.starts_with("keyword '退款'; 售前: skill 退款"),
         "{note}"
@@ -482,10 +473,7 @@ async fn keyword_rules_skills_priority_and_escalation(app: TestApp) {
         .await;
     let last = events["items"].as_array().unwrap().last().unwrap().clone();
     assert!(
-        last["note"]
-            .as_str()
-            .unwrap()
-            .starts_with("escalated by keyword '投诉' → 二线"),
+        why(&last).starts_with("escalated by keyword '投诉' → 二线"),
         "{last}"
     );
     // The freed refund agent takes the head of the 售前 queue: the VIP.

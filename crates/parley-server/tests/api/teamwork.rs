@@ -175,6 +175,11 @@ async fn transfers_take_over_tags_and_overview(app: TestApp) {
         .expect("visitor sees the handover");
     assert_eq!(assignment["event"]["assignee"]["id"], bo.user_id().as_str());
     assert!(assignment["event"]["note"].is_null());
+    assert_eq!(
+        assignment["event"]["reason"],
+        json!([]),
+        "no explanations for visitors"
+    );
     assert!(
         !serde_json::to_string(&frames).unwrap().contains("财务"),
         "transfer note leaked to the visitor"
@@ -183,7 +188,11 @@ async fn transfers_take_over_tags_and_overview(app: TestApp) {
         .json(&format!("/api/v1/conversations/{conv}/events"))
         .await;
     let last = events["items"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["note"], "transferred by agent one: 开票需要财务权限");
+    assert_eq!(last["note"], "开票需要财务权限");
+    assert_eq!(
+        last["reason"],
+        json!([{"code": "transfer", "by": "agent one", "group": null}])
+    );
     // Bo sees the whole history.
     assert_eq!(events["items"][0]["body"], "发票问题");
     let r = ana
@@ -223,11 +232,9 @@ async fn transfers_take_over_tags_and_overview(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r["event"]["assignee"]["id"], ana.user_id().as_str());
+    assert_eq!(r["event"]["note"], "请财务处理");
     assert!(
-        r["event"]["note"]
-            .as_str()
-            .unwrap()
-            .starts_with("transferred by agent one: 请财务处理 → 财务"),
+        why(&r["event"]).starts_with("transferred by agent one → 财务; 财务: "),
         "{r}"
     );
     assert_eq!(ana_ws.recv_type("transfer").await["note"], "请财务处理");
@@ -252,7 +259,11 @@ async fn transfers_take_over_tags_and_overview(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r["event"]["assignee"]["id"], sup.user_id().as_str());
-    assert_eq!(r["event"]["note"], "taken over by supervisor one");
+    assert!(r["event"]["note"].is_null());
+    assert_eq!(
+        r["event"]["reason"],
+        json!([{"code": "taken_over", "by": "supervisor one"}])
+    );
 
     // Tags and the follow-up marker show in the list.
     let r = ana

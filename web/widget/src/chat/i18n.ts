@@ -35,6 +35,7 @@ const en = {
   queueAt: 'You are number {n} in the queue ({ahead} ahead of you) — an agent will be with you shortly',
   queueNext: 'You are next — an agent will be with you shortly',
   leaveMessage: 'All our agents are still busy. Leave your question and how to reach you here — we will get back to you.',
+  entryPrompt: 'What can we help you with?',
 };
 
 export type MessageKey = keyof typeof en;
@@ -72,6 +73,7 @@ const zh: Record<MessageKey, string> = {
   queueAt: '您排在第 {n} 位，前面还有 {ahead} 位访客，请稍候',
   queueNext: '下一位就是您，请稍候',
   leaveMessage: '客服都在忙，请在这里留下您的问题和联系方式，我们会尽快回复您。',
+  entryPrompt: '请选择咨询类型',
 };
 
 export const catalogues: Record<Locale, Record<MessageKey, string>> = { en, 'zh-CN': zh };

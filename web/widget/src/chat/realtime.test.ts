@@ -250,6 +250,21 @@ describe('RealtimeClient', () => {
     expect(storage.getItem('parley:outbox:wk_test')).toBeNull();
   });
 
+  it('carries the entry option picked before the first message, also when re-sent after a reload', () => {
+    const storage = new MemoryStorage();
+    const first = setup(storage);
+    first.rt.start();
+    first.handshake();
+    const m = { ...item('我的订单还没到'), group_id: 'g-after-sales' };
+    first.rt.send(m);
+    expect(first.last().ofType('send')).toEqual([{ type: 'send', client_id: m.client_id, body: m.body, group_id: 'g-after-sales' }]);
+    first.rt.stop();
+    const second = setup(storage);
+    second.rt.start();
+    second.handshake();
+    expect(second.last().ofType('send')).toEqual([{ type: 'send', client_id: m.client_id, body: m.body, group_id: 'g-after-sales' }]);
+  });
+
   it('after a lost connection: backs off, resubscribes from the last contiguous seq, re-sends unacked messages', () => {
     const t = setup();
     t.rt.addConversation({ id: CONV, status: 'open', last_seq: 0 });

@@ -384,6 +384,7 @@ export class RealtimeClient {
   private transmit(item: OutboxItem): void {
     const f: Record<string, unknown> = { type: 'send', client_id: item.client_id, body: item.body };
     if (item.attachment_ids && item.attachment_ids.length) f.attachment_ids = item.attachment_ids;
+    if (item.group_id) f.group_id = item.group_id;
     if (this.frame(f)) this.sentAt.set(item.client_id, Date.now());
   }
 

@@ -54,7 +54,7 @@ export interface SessionResponse {
   visitor_token: string;
   visitor: { id: string; name: string | null; email: string | null };
   conversation: ConversationRef | null;
-  channel: { name: string; color: string; welcome_text: string | null };
+  channel: { name: string; color: string; welcome_text: string | null; entry_points?: { group_id: string; label: string }[] };
   agents_online: boolean;
 }
 
@@ -79,6 +79,8 @@ export interface OutboxItem {
   client_id: string;
   body: string;
   attachment_ids?: string[];
+  /** The entry option picked before this first message (sent as `group_id`). */
+  group_id?: string;
   /** Kept only to show the pending message; not sent. */
   attachments?: Attachment[];
   created_at: string;

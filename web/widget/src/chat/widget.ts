@@ -5,6 +5,7 @@ import { ApiError, startSession, uploadFile } from './api';
 import { chime, TitleBlinker, unlockAudio } from './attention';
 import { clockTime, formatSize, h, initials, linkified, resolveUrl, safeColor, textOn } from './dom';
 import { EMOJI } from './emoji';
+import { groupForSend, readEntryOptions, showEntry, type EntryOption } from './entry';
 import { eventLine, queueText } from './events';
 import { pickLocale, translate, type Locale, type MessageKey } from './i18n';
 import {
@@ -85,6 +86,9 @@ export class Widget {
   private typingTimer: ReturnType<typeof setTimeout> | null = null;
   private uploading = '';
   private stick = true;
+  /** The channel's entry options (咨询入口) and the one the visitor picked, before the chat starts. */
+  private entryOptions: EntryOption[] = [];
+  private chosenGroup: string | null = null;
   /** Where the visitor waits in the queue, if they do. */
   private waiting: { conv: string; position: number; leaveMessage?: boolean } | null = null;
 
@@ -110,6 +114,8 @@ export class Widget {
   private welcomeEl!: HTMLDivElement;
   private welcomeBody!: HTMLDivElement;
   private pendingEl!: HTMLDivElement;
+  private entryEl!: HTMLDivElement;
+  private entryList!: HTMLDivElement;
   private typingEl!: HTMLDivElement;
   private emojiGrid!: HTMLDivElement;
   private statusLine!: HTMLDivElement;
@@ -150,6 +156,7 @@ export class Widget {
         onConversation: (c) => {
           this.convEl(c.id);
           if (c.status !== 'resolved' || !this.activeConv) this.activeConv = c.id;
+          this.renderEntry();
         },
         onAck: (ack, item) => {
           this.activeConv = ack.conversation_id;
@@ -160,6 +167,7 @@ export class Widget {
             this.fillMeta(el, item ? item.created_at : null, false);
           }
           this.renderStatus();
+          this.renderEntry();
         },
         onSendFailed: (item, code, message) => {
           const el = this.byClient.get(item.client_id);
@@ -171,6 +179,9 @@ export class Widget {
             if (meta) meta.textContent = this.t('failed');
           }
           this.showError(message || code);
+          this.renderEntry();
+          // A refused pick may mean the options changed: fetch them again.
+          if (item.group_id) this.session().catch(() => undefined);
         },
         onTyping: (f) => {
           if (f.from && f.from.kind === 'agent') this.setTyping(!!f.typing);
@@ -305,8 +316,18 @@ export class Widget {
       { class: 'msg agent welcome', testid: 'parley-welcome', hidden: '' },
       h('div', { class: 'col' }, h('div', { class: 'bubble' }, this.welcomeBody)),
     );
+    // The entry menu: buttons under the welcome text until the first message is sent.
+    const entryPrompt = h('div', { class: 'entry-prompt', id: 'parley-entry-prompt' });
+    this.text(entryPrompt, 'entryPrompt');
+    this.entryList = h('div', { class: 'entry-options' });
+    this.entryEl = h(
+      'div',
+      { class: 'entry', testid: 'parley-entry', role: 'group', 'aria-labelledby': 'parley-entry-prompt', hidden: '' },
+      entryPrompt,
+      this.entryList,
+    );
     this.pendingEl = h('div', { class: 'pending-list' });
-    this.list = h('div', { class: 'messages', testid: 'parley-messages', role: 'log', 'aria-live': 'polite' }, this.welcomeEl, this.pendingEl);
+    this.list = h('div', { class: 'messages', testid: 'parley-messages', role: 'log', 'aria-live': 'polite' }, this.welcomeEl, this.entryEl, this.pendingEl);
     // Stay at the bottom when the list shrinks (a notice appears, the keyboard opens) if we were there.
     this.list.addEventListener('scroll', () => (this.stick = this.nearBottom()), { passive: true });
     if (typeof ResizeObserver === 'function') new ResizeObserver(() => this.stick && this.scrollDown()).observe(this.list);
@@ -445,12 +466,15 @@ export class Widget {
     this.welcomeBody.textContent = '';
     if (ch.welcome_text) this.welcomeBody.appendChild(linkified(ch.welcome_text));
     this.welcomeEl.hidden = !ch.welcome_text;
+    this.entryOptions = readEntryOptions(ch.entry_points);
+    if (!this.entryOptions.some((o) => o.group_id === this.chosenGroup)) this.chosenGroup = null;
     this.setOnline(!!res.agents_online);
     if (res.conversation) {
       this.convEl(res.conversation.id);
       this.activeConv = res.conversation.id;
       this.rt.addConversation(res.conversation);
     }
+    this.renderEntry();
     this.rt.setPage(page, true);
   }
 
@@ -462,6 +486,26 @@ export class Widget {
     this.sendBtn.disabled = true;
     this.fileInput.disabled = true;
     this.renderStatus();
+    this.renderEntry();
+  }
+
+  // ---- the entry menu
+
+  private renderEntry(): void {
+    const show = !this.fatal && showEntry(this.entryOptions, !!this.activeConv, this.outbox.items().length);
+    this.entryEl.hidden = !show;
+    this.entryList.textContent = '';
+    if (!show) return;
+    for (const o of this.entryOptions) {
+      const on = o.group_id === this.chosenGroup;
+      const b = h('button', { type: 'button', class: 'opt', testid: 'parley-entry-option', 'data-group-id': o.group_id, 'aria-pressed': String(on) }, o.label);
+      b.addEventListener('click', () => {
+        this.chosenGroup = o.group_id;
+        this.renderEntry();
+        this.input.focus();
+      });
+      this.entryList.appendChild(b);
+    }
   }
 
   private setOnline(online: boolean): void {
@@ -792,10 +836,13 @@ export class Widget {
   }
 
   private queue(item: { client_id: string; body: string; attachment_ids?: string[]; attachments?: Attachment[]; created_at: string }): void {
-    this.addPending(item);
-    this.rt.send(item);
+    const group = groupForSend(this.entryOptions, this.chosenGroup, !!this.activeConv);
+    const out = group ? { ...item, group_id: group } : item;
+    this.addPending(out);
+    this.rt.send(out);
     this.scrollDown();
     this.renderStatus();
+    this.renderEntry();
   }
 
   private async sendFile(file: File): Promise<void> {

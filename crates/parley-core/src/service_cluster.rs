@@ -1,0 +1,69 @@
+//! What keeps several nodes in agreement beyond the database: presence announcements.
+
+use crate::bus::{BusItem, BusMessage, Topic};
+use crate::presence::ANNOUNCE_EVERY_MS;
+use crate::service::Parley;
+use futures::StreamExt;
+use parley_domain::WorkspaceId;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+impl Parley {
+    /// Tells the other nodes which agents of `ws` are connected here.
+    pub fn announce_snapshot(&self, ws: WorkspaceId) {
+        self.bus.publish(
+            Topic::Cluster,
+            BusMessage::PresenceSnapshot {
+                node: self.node,
+                workspace_id: ws,
+                agents: self.presence.local_snapshot(ws),
+            },
+        );
+    }
+
+    fn announce_all(&self) {
+        for ws in self.presence.local_workspaces() {
+            self.announce_snapshot(ws);
+        }
+    }
+
+    fn agents_online_changed(&self, ws: WorkspaceId) {
+        self.bus.publish(
+            Topic::Presence(ws),
+            BusMessage::AgentsOnline(self.presence.agents_online(ws)),
+        );
+    }
+
+    /// Until shutdown: takes the other nodes' announcements, repeats this node's, and forgets
+    /// nodes that went quiet. Harmless on a single node (nobody else announces).
+    pub async fn run_presence(&self, shutdown: CancellationToken) {
+        let mut heard = self.bus.subscribe(Topic::Cluster);
+        let mut tick = tokio::time::interval(Duration::from_millis(ANNOUNCE_EVERY_MS as u64));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {
+                    self.announce_all();
+                    for ws in self.presence.expire_remote() {
+                        self.agents_online_changed(ws);
+                    }
+                }
+                item = heard.next() => match item {
+                    Some(BusItem::Message(m)) => {
+                        if let BusMessage::PresenceSnapshot { node, workspace_id, agents } = &*m {
+                            if *node != self.node
+                                && self.presence.apply_remote(*node, *workspace_id, agents.clone())
+                            {
+                                self.agents_online_changed(*workspace_id);
+                            }
+                        }
+                    }
+                    // The others may have missed our announcements too.
+                    Some(BusItem::Lagged) => self.announce_all(),
+                    None => return,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+-- Leases: one node at a time runs a cluster-wide job (reply and queue timeouts).
+CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    holder     UUID NOT NULL,
+    expires_at BIGINT NOT NULL
+);
