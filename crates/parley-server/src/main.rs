@@ -24,6 +24,29 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Measure the FAQ bot on a question set.
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Asks every question of FILE and reports top-1 accuracy and wrong answers on questions the
+    /// bot should not answer; exits 1 if the quality bar (top-1 >= 85 %, wrong <= 10 %) is
+    /// missed. The last line of the report is one JSON object.
+    Faq {
+        /// Articles, one JSON object per line (id, locale, title, keywords, body, same_topic).
+        #[arg(long)]
+        kb: PathBuf,
+        /// Questions, one JSON object per line: {"q": …, "expected": "<article id>" | null}.
+        #[arg(long)]
+        questions: PathBuf,
+        /// Confidence threshold [default: the bot's shipped default].
+        #[arg(long)]
+        threshold: Option<f32>,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -120,9 +143,13 @@ fn init_logs(format: &str) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Eval { command } = &cli.command {
+        return eval(command);
+    }
     let common = match &cli.command {
         Command::Serve(a) => a.common.clone(),
         Command::Admin { common, .. } => common.clone(),
+        Command::Eval { .. } => unreachable!("handled above"),
     };
     let file = match &common.config {
         Some(p) => FileSettings::load(p)?,
@@ -155,7 +182,35 @@ async fn main() -> anyhow::Result<()> {
             serve(s).await
         }
         Command::Admin { command, .. } => admin(s, command).await,
+        Command::Eval { .. } => unreachable!("handled above"),
     }
+}
+
+fn eval(command: &EvalCommand) -> anyhow::Result<()> {
+    use parley_kb::{eval, LexicalMatcher, Matcher};
+    let EvalCommand::Faq {
+        kb,
+        questions,
+        threshold,
+    } = command;
+    let articles = eval::load_articles(kb).with_context(|| format!("reading {}", kb.display()))?;
+    let questions = eval::load_questions(questions)
+        .with_context(|| format!("reading {}", questions.display()))?;
+    let mut builder = LexicalMatcher::builder(articles.clone());
+    if let Some(t) = threshold {
+        builder = builder.threshold(*t);
+    }
+    let matcher = builder.build();
+    let report = eval::evaluate(&matcher, &articles, &questions);
+    println!("{}", report.to_text());
+    if !report.meets(0.85, 0.10) {
+        eprintln!(
+            "quality bar missed at threshold {}: top-1 must be >= 0.85, wrong on unanswerable <= 0.10",
+            matcher.threshold()
+        );
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 async fn serve(s: Settings) -> anyhow::Result<()> {

@@ -201,3 +201,51 @@ async fn first_start_operator_commands_and_sigterm() {
     sigterm(&child);
     assert!(wait_exit(child).success());
 }
+
+/// `parley eval faq` on the evaluation set: a readable report ending in one JSON line, exit 0
+/// when the quality bar is met; a threshold nobody can pass makes it exit 1.
+#[test]
+fn eval_faq_reports_and_gates_on_the_quality_bar() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../eval/faq");
+    let run = |extra: &[&str]| {
+        std::process::Command::new(BIN)
+            .args(["eval", "faq", "--kb"])
+            .arg(dir.join("kb.jsonl"))
+            .arg("--questions")
+            .arg(dir.join("dev.jsonl"))
+            .args(extra)
+            .output()
+            .expect("runs")
+    };
+    let out = run(&[]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("zh"), "per-locale figures: {text}");
+    let last: serde_json::Value =
+        serde_json::from_str(text.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (last["answerable"].as_u64(), last["unanswerable"].as_u64()),
+        (Some(205), Some(35))
+    );
+    assert!(last["top1"].as_f64().unwrap() >= 0.85, "{last}");
+    assert!(
+        last["wrong_on_unanswerable"].as_f64().unwrap() <= 0.10,
+        "{last}"
+    );
+
+    let strict = run(&["--threshold", "0.99"]);
+    assert_eq!(strict.status.code(), Some(1), "a bar missed is a failure");
+    let missing = std::process::Command::new(BIN)
+        .args([
+            "eval",
+            "faq",
+            "--kb",
+            "/nonexistent.jsonl",
+            "--questions",
+            "/nonexistent.jsonl",
+        ])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent.jsonl"));
+}
