@@ -4,7 +4,13 @@
 # server and writes the results.
 #
 #   bench/run.sh            the standard scenario (see the defaults below), 3-6 minutes
-#   bench/run.sh --smoke    ~15 s, small; exits non-zero on any error, loss or duplicate
+#   bench/run.sh --smoke    ~15 s, small; exits non-zero on any error, loss or duplicate; then
+#                           the routing smoke run on SQLite (and on PostgreSQL when
+#                           PARLEY_TEST_POSTGRES_URL is set), which checks invariants only
+#   bench/run.sh routing    the routing benchmark (no server: it drives the service in-process
+#                           over SQLite, then PostgreSQL at PARLEY_BENCH_POSTGRES_URL, default
+#                           postgres://postgres@127.0.0.1:5432/test); ~15-25 minutes. Arguments
+#                           after `routing` go to `parley-bench routing` (see its --help)
 #
 # Override the scenario with environment variables: VISITORS, AGENTS, CHATTERS, RATES (comma-
 # separated msg/s, one run each), DURATION (s per rate), REPLY_EVERY, BODY_BYTES, SETTLE_MS,
@@ -17,6 +23,30 @@ MODE=standard
 if [[ "${1:-}" == "--smoke" ]]; then
   MODE=smoke
   shift
+elif [[ "${1:-}" == "routing" ]]; then
+  MODE=routing
+  shift
+fi
+
+PROFILE=${PROFILE:-release}
+if [[ $PROFILE == release ]]; then FLAGS=(--release); else FLAGS=(); fi
+
+# The routing benchmark needs no server: parley-bench runs the service in-process.
+if [[ $MODE == routing ]]; then
+  : "${OUT_DIR:=target/bench}"
+  cargo build "${FLAGS[@]}" -p parley-bench
+  mkdir -p "$OUT_DIR"
+  STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+  busy_ticks() { awk 'NR==1 { print $2+$3+$4+$7+$8+$9 }' /proc/stat; }
+  B0=$(busy_ticks); sleep 3; B1=$(busy_ticks)
+  BUSY=$(( (B1 - B0) * 100 / $(getconf CLK_TCK) / 3 ))
+  echo "machine busy before the run: ${BUSY}% of one core" | tee "$OUT_DIR/routing-load-$STAMP.txt"
+  STATUS=0
+  "target/$PROFILE/parley-bench" routing --out "$OUT_DIR/routing-$STAMP.json" "$@" \
+    | tee "$OUT_DIR/routing-$STAMP.txt" || STATUS=$?
+  cat "$OUT_DIR/routing-load-$STAMP.txt" >>"$OUT_DIR/routing-$STAMP.txt"
+  echo "results: $OUT_DIR/routing-$STAMP.txt and .json"
+  exit "$STATUS"
 fi
 
 if [[ $MODE == smoke ]]; then
@@ -33,8 +63,6 @@ fi
 # checkout of a given commit); otherwise the work tree's server is built.
 # PROFILE=debug (what the test suite uses for the smoke run) skips the slow release build; its
 # numbers mean nothing, only its zero-loss checks do.
-PROFILE=${PROFILE:-release}
-if [[ $PROFILE == release ]]; then FLAGS=(--release); else FLAGS=(); fi
 if [[ -n "${PARLEY_BIN:-}" ]]; then
   cargo build "${FLAGS[@]}" -p parley-bench
 else
@@ -108,4 +136,22 @@ if [[ -s "$OUT_DIR/server-$STAMP.log" ]] && grep -qiE "error|panic" "$OUT_DIR/se
 fi
 cat "$OUT_DIR/fsync-$STAMP.txt" "$OUT_DIR/load-$STAMP.txt" >>"$OUT_DIR/results-$STAMP.txt"
 echo "results: $OUT_DIR/results-$STAMP.txt and .json; server log: $OUT_DIR/server-$STAMP.log"
+
+# Routing smoke: invariants only (capacity, one holder per conversation, nothing lost).
+if [[ $MODE == smoke ]]; then
+  BACKENDS=sqlite
+  ROUTING=(routing --smoke)
+  if [[ -n "${PARLEY_TEST_POSTGRES_URL:-}" ]]; then
+    BACKENDS=sqlite,postgres
+    ROUTING+=(--postgres-url "$PARLEY_TEST_POSTGRES_URL")
+  fi
+  RSTATUS=0
+  "$BIN/parley-bench" "${ROUTING[@]}" --backends "$BACKENDS" \
+    >"$OUT_DIR/routing-smoke-$STAMP.txt" 2>&1 || RSTATUS=$?
+  if (( RSTATUS != 0 )); then
+    cat "$OUT_DIR/routing-smoke-$STAMP.txt"
+    STATUS=1
+  fi
+  echo "routing smoke on $BACKENDS: $( (( RSTATUS == 0 )) && echo ok || echo FAILED ); output in $OUT_DIR/routing-smoke-$STAMP.txt"
+fi
 exit "$STATUS"

@@ -2,12 +2,14 @@
 //! widget WebSockets) and, in the same run, a bare WebSocket relay as the baseline.
 //!
 //! `parley-bench run …` measures a running server; `parley-bench relay` is the baseline relay
-//! (started by `run` itself); `bench/run.sh` does everything end to end.
+//! (started by `run` itself); `bench/run.sh` does everything end to end. `parley-bench routing`
+//! is a separate, in-process benchmark of routing decisions over SQLite and PostgreSQL.
 
 mod baseline;
 mod clients;
 mod net;
 mod report;
+mod routing;
 mod scenario;
 mod setup;
 mod stats;
@@ -46,6 +48,9 @@ enum Command {
     },
     /// Print a free TCP port on 127.0.0.1.
     FreePort,
+    /// Routing decisions per second and fairness: a simulated contact centre driven through the
+    /// real service over SQLite and PostgreSQL, with the pure policy function as the baseline.
+    Routing(routing::RoutingArgs),
     /// Time 4 KiB write + fdatasync in a directory (a lower bound for one durable commit).
     FsyncProbe {
         #[arg(long)]
@@ -138,6 +143,10 @@ async fn main() -> Result<()> {
         }
         Command::Run(args) => {
             let ok = run(args).await?;
+            std::process::exit(if ok { 0 } else { 1 })
+        }
+        Command::Routing(args) => {
+            let ok = routing::main(args).await?;
             std::process::exit(if ok { 0 } else { 1 })
         }
     }

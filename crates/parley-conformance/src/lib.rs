@@ -2,9 +2,11 @@
 //! suite with `conformance_tests!(make_store)`, so SQLite and PostgreSQL run the same checks.
 
 mod cluster;
+mod kb;
 pub mod pg;
 mod routing;
 pub use cluster::*;
+pub use kb::*;
 pub use routing::*;
 
 use parley_core::ports::*;
@@ -32,6 +34,10 @@ macro_rules! conformance_tests {
             concurrent_routing_never_exceeds_capacity,
             routing_reasons_persist_and_response_time_feeds_the_score,
             leases_have_one_holder_at_a_time,
+            kb_is_scoped_to_its_workspace,
+            kb_versions_publish_and_restore,
+            kb_concurrent_updates_get_gapless_versions,
+            kb_views_and_votes_count,
         );
     };
     (@each $with_store:path, $($name:ident),* $(,)?) => {$(

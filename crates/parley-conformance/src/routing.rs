@@ -20,6 +20,7 @@ pub async fn group_with(
         tier: 1,
         reply_timeout_secs: Some(30),
         queue_timeout_secs: None,
+        hours: None,
         members: vec![],
         created_at: now_millis(),
     };

@@ -14,6 +14,7 @@ pub mod secrets;
 pub mod service;
 pub mod service_cluster;
 pub mod service_entry;
+pub mod service_kb;
 pub mod service_routing;
 pub mod service_team;
 

@@ -191,6 +191,25 @@ pub struct Overdue {
     pub timeout_secs: i64,
 }
 
+/// A page of the knowledge base's articles, most recently changed first.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleQuery {
+    pub status: Option<ArticleStatus>,
+    pub category: Option<CategoryId>,
+    pub locale: Option<KbLocale>,
+    /// Keyset cursor: articles strictly older than (updated_at, id).
+    pub before: Option<(Millis, ArticleId)>,
+    pub limit: i64,
+}
+
+/// What deleting a category came to: one that still has articles is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CategoryDeletion {
+    Deleted,
+    NotFound,
+    HasArticles(i64),
+}
+
 pub use crate::routing::{RouteContext, Routed};
 
 #[async_trait]
@@ -412,6 +431,9 @@ pub trait Store: Send + Sync + 'static {
         &self,
         now: Millis,
     ) -> StoreResult<Vec<(WorkspaceId, ConversationId, VisitorId, i64)>>;
+    /// Groups (of every workspace, without members) that have working hours and conversations
+    /// waiting in their queue: the jobs backfill those that have opened since.
+    async fn waiting_groups_with_hours(&self) -> StoreResult<Vec<Group>>;
     /// Keyword routing rules, in order.
     async fn list_rules(
         &self,
@@ -433,4 +455,91 @@ pub trait Store: Send + Sync + 'static {
     // Attachments
     async fn create_attachment(&self, a: &Attachment) -> StoreResult<()>;
     async fn get_attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>>;
+
+    // Knowledge base. Every change of what the public sees (publishing, unpublishing,
+    // deleting a published article, moving one to another locale or category, renaming a
+    // category) bumps the workspace's `kb_generation` in the same transaction.
+    /// Fails with `Conflict("category")` when the workspace has a category of that name.
+    async fn create_kb_category(&self, c: &Category) -> StoreResult<()>;
+    async fn get_kb_category(
+        &self,
+        ws: WorkspaceId,
+        id: CategoryId,
+    ) -> StoreResult<Option<Category>>;
+    /// By position, then name.
+    async fn list_kb_categories(&self, ws: WorkspaceId) -> StoreResult<Vec<Category>>;
+    /// Replaces name and position; false when not found. `Conflict("category")` on a taken name.
+    async fn update_kb_category(&self, c: &Category) -> StoreResult<bool>;
+    /// Deletes a category without articles (checked in the same transaction).
+    async fn delete_kb_category(
+        &self,
+        ws: WorkspaceId,
+        id: CategoryId,
+    ) -> StoreResult<CategoryDeletion>;
+    /// Writes a new article and its version 1 in one transaction. `NotFound` when its category
+    /// is not one of the workspace's.
+    async fn create_kb_article(&self, a: &Article, edited_by: UserId) -> StoreResult<()>;
+    async fn get_kb_article(&self, ws: WorkspaceId, id: ArticleId) -> StoreResult<Option<Article>>;
+    async fn list_kb_articles(
+        &self,
+        ws: WorkspaceId,
+        q: &ArticleQuery,
+    ) -> StoreResult<Vec<Article>>;
+    /// Applies a patch under the article's row lock ([`Article::apply`]): a content change
+    /// writes the next version in the same transaction, so concurrent edits get gapless version
+    /// numbers. `None` when not found; `NotFound` when the new category is not the workspace's.
+    async fn update_kb_article(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        patch: &ArticlePatch,
+        edited_by: UserId,
+        now: Millis,
+    ) -> StoreResult<Option<Article>>;
+    /// Points `published_version` at the current version.
+    async fn publish_kb_article(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        now: Millis,
+    ) -> StoreResult<Option<Article>>;
+    async fn unpublish_kb_article(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        now: Millis,
+    ) -> StoreResult<Option<Article>>;
+    /// Versions newest first, strictly below `before` when given.
+    async fn kb_article_versions(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<ArticleVersion>>;
+    /// Writes a new version copying version `version` ([`Article::restore`]). `None` when the
+    /// article or that version does not exist.
+    async fn restore_kb_version(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        version: i64,
+        edited_by: UserId,
+        now: Millis,
+    ) -> StoreResult<Option<(Article, ArticleVersion)>>;
+    /// Deletes an article with its history; false when not found.
+    async fn delete_kb_article(&self, ws: WorkspaceId, id: ArticleId) -> StoreResult<bool>;
+    /// Counts one view; false when not found.
+    async fn record_kb_view(&self, ws: WorkspaceId, id: ArticleId) -> StoreResult<bool>;
+    /// Counts one "did this solve it?" answer; false when not found.
+    async fn record_kb_vote(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        helpful: bool,
+    ) -> StoreResult<bool>;
+    /// The published articles with their published version's content.
+    async fn published_kb_articles(&self, ws: WorkspaceId) -> StoreResult<Vec<PublishedArticle>>;
+    /// Increases with every change of what the public sees (0 for a new workspace).
+    async fn kb_generation(&self, ws: WorkspaceId) -> StoreResult<i64>;
 }

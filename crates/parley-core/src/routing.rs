@@ -66,13 +66,15 @@ pub fn system() -> Sender {
     }
 }
 
-/// Decides what happens to `conv`. `previous_agent` is who served this visitor last.
+/// Decides what happens to `conv` at `now`. `previous_agent` is who served this visitor last.
+/// A group outside its working hours queues the conversation whoever has room.
 pub fn plan(
     conv: &Conversation,
     group: Option<&Group>,
     members: &[MemberState],
     previous_agent: Option<UserId>,
     ctx: &RouteContext,
+    now: Millis,
 ) -> Plan {
     let unchanged = Plan {
         outcome: Outcome::Unchanged,
@@ -134,7 +136,15 @@ pub fn plan(
     {
         steps.insert(0, parley_domain::routing::Step::Skill);
     }
-    match choose(&steps, &candidates, &request) {
+    let closed = group.hours.as_ref().is_some_and(|h| !h.is_open(now));
+    let decision = if closed {
+        Err(parley_domain::routing::NoRoom {
+            reason: Reasons(vec![Reason::OutsideHours]),
+        })
+    } else {
+        choose(&steps, &candidates, &request)
+    };
+    match decision {
         Ok(d) => {
             let who = members
                 .iter()
@@ -227,6 +237,7 @@ mod tests {
             tier: 1,
             reply_timeout_secs: None,
             queue_timeout_secs: None,
+            hours: None,
             members: vec![],
             created_at: 0,
         }
@@ -267,6 +278,7 @@ mod tests {
             &[a.clone(), b.clone()],
             None,
             &online(&[&a, &b]),
+            0,
         );
         assert_eq!(p.outcome, Outcome::Assigned(b.user.id));
         assert_eq!(p.events[0].assignee.as_ref().unwrap().name, "Bo");
@@ -288,6 +300,7 @@ mod tests {
             &[a.clone(), b.clone()],
             None,
             &ctx,
+            0,
         );
         assert_eq!(p.outcome, Outcome::Queued);
         assert_eq!(p.events.len(), 1);
@@ -295,7 +308,7 @@ mod tests {
         let mut waiting = conv(None);
         waiting.queued_at = Some(5);
         assert!(
-            plan(&waiting, Some(&group()), &[a, b], None, &ctx)
+            plan(&waiting, Some(&group()), &[a, b], None, &ctx, 0)
                 .events
                 .is_empty(),
             "no second queued event"
@@ -312,7 +325,8 @@ mod tests {
                 Some(&group()),
                 &[a.clone()],
                 None,
-                &ctx
+                &ctx,
+                0
             )
             .outcome,
             Outcome::Unchanged
@@ -320,11 +334,11 @@ mod tests {
         let mut done = conv(None);
         done.status = ConversationStatus::Resolved;
         assert_eq!(
-            plan(&done, Some(&group()), &[a.clone()], None, &ctx).outcome,
+            plan(&done, Some(&group()), &[a.clone()], None, &ctx, 0).outcome,
             Outcome::Unchanged
         );
         assert_eq!(
-            plan(&conv(None), None, &[a], None, &ctx).outcome,
+            plan(&conv(None), None, &[a], None, &ctx, 0).outcome,
             Outcome::Unchanged
         );
     }
@@ -341,6 +355,7 @@ mod tests {
             &[a.clone(), b.clone()],
             Some(a.user.id),
             &ctx,
+            0,
         );
         assert_eq!(p.outcome, Outcome::Assigned(b.user.id));
         assert!(Reasons(p.events[0].reason.clone())
@@ -353,7 +368,8 @@ mod tests {
                 Some(&group()),
                 &[a.clone(), b.clone()],
                 None,
-                &ctx
+                &ctx,
+                0
             )
             .outcome,
             Outcome::Unchanged
@@ -365,6 +381,7 @@ mod tests {
             &[a.clone()],
             None,
             &ctx,
+            0,
         );
         assert_eq!(p.outcome, Outcome::Queued);
         assert_eq!(
@@ -373,8 +390,61 @@ mod tests {
         );
         assert!(p.events[0].assignee.is_none());
         // No group: back to the unassigned list.
-        let p = plan(&conv(Some(a.user.id)), None, &[], None, &ctx);
+        let p = plan(&conv(Some(a.user.id)), None, &[], None, &ctx, 0);
         assert_eq!(p.outcome, Outcome::Released);
+    }
+
+    #[test]
+    fn a_closed_group_queues_even_with_room() {
+        let a = member("Ana", 0);
+        let mut g = group();
+        // Open Monday to Friday 09:00–18:00 in Shanghai.
+        let r = [540, 1080];
+        g.hours = Some(
+            WeeklyHours::parse(HoursInput {
+                time_zone: "Asia/Shanghai".into(),
+                days: WeekDays {
+                    mon: vec![r],
+                    tue: vec![r],
+                    wed: vec![r],
+                    thu: vec![r],
+                    fri: vec![r],
+                    ..Default::default()
+                },
+            })
+            .unwrap(),
+        );
+        let saturday = 1_772_852_400_000; // 2026-03-07T03:00:00Z, Saturday 11:00 in Shanghai
+        let monday = 1_773_025_200_000; // 2026-03-09T03:00:00Z, Monday 11:00 in Shanghai
+        let ctx = online(&[&a]);
+        let p = plan(&conv(None), Some(&g), &[a.clone()], None, &ctx, saturday);
+        assert_eq!(p.outcome, Outcome::Queued);
+        assert_eq!(p.events[0].kind, EventKind::Queued);
+        assert_eq!(
+            Reasons(p.events[0].reason.clone()).to_string(),
+            "售前: outside working hours"
+        );
+        let p = plan(&conv(None), Some(&g), &[a.clone()], None, &ctx, monday);
+        assert_eq!(p.outcome, Outcome::Assigned(a.user.id));
+        // A transfer (or a timeout) into a closed group unassigns and queues.
+        let b = member("Bo", 0);
+        let mut ctx = online(&[&a, &b]);
+        ctx.replacing = Some(b.user.id);
+        ctx.why = vec![Reason::NoReply { secs: 60 }];
+        let p = plan(
+            &conv(Some(b.user.id)),
+            Some(&g),
+            &[a, b],
+            None,
+            &ctx,
+            saturday,
+        );
+        assert_eq!(p.outcome, Outcome::Queued);
+        assert_eq!(
+            p.events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+            vec![EventKind::Assignment, EventKind::Queued]
+        );
+        assert!(p.events[1].reason.contains(&Reason::OutsideHours));
     }
 
     #[test]
@@ -388,6 +458,7 @@ mod tests {
             &[a.clone(), b.clone()],
             Some(a.user.id),
             &online(&[&a, &b]),
+            0,
         );
         assert_eq!(p.outcome, Outcome::Assigned(a.user.id));
         assert!(matches!(p.events[0].reason[1], Reason::Sticky { .. }));

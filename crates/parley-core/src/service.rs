@@ -34,6 +34,8 @@ pub struct Parley {
     login_failures: FailureLimiter,
     /// Per IP, looser: one office behind NAT shares an address.
     ip_failures: FailureLimiter,
+    /// Each workspace's FAQ matcher over its published articles (see `service_kb`).
+    pub kb: crate::service_kb::KbMatchers,
 }
 
 /// A signed-in person, with the session if they came with a cookie.
@@ -145,6 +147,7 @@ impl Parley {
             cluster_job_runs: Default::default(),
             login_failures: FailureLimiter::new(5, Duration::from_secs(300)),
             ip_failures: FailureLimiter::new(30, Duration::from_secs(300)),
+            kb: Default::default(),
         }
     }
 

@@ -15,6 +15,8 @@ pub struct GroupInput {
     pub tier: Option<i32>,
     pub reply_timeout_secs: Option<i64>,
     pub queue_timeout_secs: Option<i64>,
+    /// Working hours; `None` = always open. Checked by [`WeeklyHours::parse`].
+    pub hours: Option<HoursInput>,
 }
 
 /// How long an agent may be gone before their open conversations are handed on.
@@ -50,6 +52,15 @@ fn validate(input: &GroupInput) -> ServiceResult<()> {
     Ok(())
 }
 
+fn parse_hours(input: &GroupInput) -> ServiceResult<Option<WeeklyHours>> {
+    input
+        .hours
+        .clone()
+        .map(WeeklyHours::parse)
+        .transpose()
+        .map_err(|e| ServiceError::Invalid(format!("working hours: {e}")))
+}
+
 impl Parley {
     pub async fn list_groups(&self, agent: &Agent) -> ServiceResult<Vec<Group>> {
         Ok(self.store.list_groups(agent.user.workspace_id).await?)
@@ -65,6 +76,7 @@ impl Parley {
     pub async fn create_group(&self, agent: &Agent, input: GroupInput) -> ServiceResult<Group> {
         require_admin(agent)?;
         validate(&input)?;
+        let hours = parse_hours(&input)?;
         let g = Group {
             id: GroupId::new(),
             workspace_id: agent.user.workspace_id,
@@ -73,6 +85,7 @@ impl Parley {
             tier: input.tier.unwrap_or(1),
             reply_timeout_secs: input.reply_timeout_secs,
             queue_timeout_secs: input.queue_timeout_secs,
+            hours,
             members: vec![],
             created_at: now_millis(),
         };
@@ -88,12 +101,14 @@ impl Parley {
     ) -> ServiceResult<Group> {
         require_admin(agent)?;
         validate(&input)?;
+        let hours = parse_hours(&input)?;
         let mut g = self.get_group(agent, id).await?;
         g.name = Label::parse(&input.name, "name")?.into_string();
         g.policy = input.policy;
         g.tier = input.tier.unwrap_or(g.tier);
         g.reply_timeout_secs = input.reply_timeout_secs;
         g.queue_timeout_secs = input.queue_timeout_secs;
+        g.hours = hours;
         self.store.update_group(&g).await?;
         self.backfill_group(g.workspace_id, g.id).await;
         self.get_group(agent, id).await
@@ -278,6 +293,23 @@ impl Parley {
                 }
             }
             Err(e) => tracing::error!(error = %e, "looking for queue timeouts"),
+        }
+        self.backfill_opened_groups(now_millis()).await;
+    }
+
+    /// Groups with working hours that are open at `now` and have conversations waiting: assign
+    /// from their queues (the conversations queued while they were closed). One indexed query
+    /// per tick, and one routing transaction per such group while nobody has room.
+    async fn backfill_opened_groups(&self, now: Millis) {
+        match self.store.waiting_groups_with_hours().await {
+            Ok(groups) => {
+                for g in groups {
+                    if g.hours.as_ref().is_none_or(|h| h.is_open(now)) {
+                        self.backfill_group(g.workspace_id, g.id).await;
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "looking for groups that opened"),
         }
     }
 

@@ -33,4 +33,6 @@ id_type!(
     TokenId,
     GroupId,
     RuleId,
+    ArticleId,
+    CategoryId,
 );

@@ -2,7 +2,9 @@
 //! passes around. Nothing here performs I/O, so everything can be unit-tested in isolation.
 
 mod entry;
+mod hours;
 mod ids;
+mod kb;
 mod model;
 mod origin;
 mod reason;
@@ -12,7 +14,9 @@ mod useragent;
 mod values;
 
 pub use entry::*;
+pub use hours::{HoursInput, MinuteRange, WeekDays, WeeklyHours};
 pub use ids::*;
+pub use kb::*;
 pub use model::*;
 pub use origin::{normalize_origin, OriginList};
 pub use reason::{Reason, Reasons};

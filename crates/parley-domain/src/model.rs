@@ -5,7 +5,7 @@ use crate::*;
 use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
 
-fn ts<S: Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ts<S: Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&rfc3339(*ms))
 }
 
@@ -478,6 +478,8 @@ pub struct Group {
     pub reply_timeout_secs: Option<i64>,
     /// Offer to leave a message after waiting this long in the queue.
     pub queue_timeout_secs: Option<i64>,
+    /// Weekly working hours; outside them new conversations wait in the queue. `None`: always open.
+    pub hours: Option<WeeklyHours>,
     pub members: Vec<GroupMember>,
     #[serde(serialize_with = "ts")]
     #[schema(value_type = String)]
@@ -504,7 +506,7 @@ pub struct ApiToken {
     pub last_used_at: Option<Millis>,
 }
 
-fn opt_ts<S: Serializer>(ms: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn opt_ts<S: Serializer>(ms: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
     match ms {
         Some(ms) => s.serialize_str(&rfc3339(*ms)),
         None => s.serialize_none(),

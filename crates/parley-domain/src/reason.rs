@@ -32,6 +32,8 @@ pub enum Reason {
     RoundRobin { agent: String },
     /// No eligible agent has room: the conversation waits.
     NoRoom,
+    /// The group is outside its working hours: the conversation waits until it opens.
+    OutsideHours,
     /// The assignee did not reply within the group's limit.
     NoReply { secs: i64 },
     /// The assignee went offline (or lost the connection past the grace period).
@@ -80,6 +82,7 @@ impl fmt::Display for Reason {
                 write!(f, "round robin: {agent} waited longest for a chat")
             }
             Reason::NoRoom => write!(f, "no eligible agent has room"),
+            Reason::OutsideHours => write!(f, "outside working hours"),
             Reason::NoReply { secs } => write!(f, "no reply within {secs} s"),
             Reason::AgentOffline => write!(f, "the agent went offline"),
             Reason::Keyword { keyword, group } => {
@@ -148,6 +151,11 @@ mod tests {
             serde_json::to_string(&Reason::NoRoom).unwrap(),
             r#"{"code":"no_room"}"#
         );
+        assert_eq!(
+            serde_json::to_string(&Reason::OutsideHours).unwrap(),
+            r#"{"code":"outside_hours"}"#
+        );
+        assert_eq!(Reason::OutsideHours.to_string(), "outside working hours");
     }
 
     #[test]

@@ -27,6 +27,35 @@ const JSON_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let upload_limit = DefaultBodyLimit::max(state.parley.config.max_upload_bytes + 64 * 1024);
+    // The knowledge base takes larger bodies (articles of up to 100 KB of Markdown).
+    let knowledge_base = Router::new()
+        .route(
+            "/kb/categories",
+            get(kb::list_categories).post(kb::create_category),
+        )
+        .route(
+            "/kb/categories/{id}",
+            patch(kb::update_category).delete(kb::delete_category),
+        )
+        .route(
+            "/kb/articles",
+            get(kb::list_articles).post(kb::create_article),
+        )
+        .route(
+            "/kb/articles/{id}",
+            get(kb::get_article)
+                .patch(kb::update_article)
+                .delete(kb::delete_article),
+        )
+        .route("/kb/articles/{id}/publish", post(kb::publish))
+        .route("/kb/articles/{id}/unpublish", post(kb::unpublish))
+        .route("/kb/articles/{id}/versions", get(kb::versions))
+        .route(
+            "/kb/articles/{id}/versions/{version}/restore",
+            post(kb::restore),
+        )
+        .route("/kb/search", get(kb::search))
+        .layer(DefaultBodyLimit::max(kb::KB_JSON_LIMIT));
     let api = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
@@ -67,7 +96,8 @@ pub fn router(state: AppState) -> Router {
         .route("/conversations/{id}/follow_up", put(teamwork::follow_up))
         .route("/supervisor/overview", get(teamwork::overview))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
-        .route("/uploads", post(files::upload).layer(upload_limit.clone()));
+        .route("/uploads", post(files::upload).layer(upload_limit.clone()))
+        .merge(knowledge_base);
     // The widget runs inside customers' pages: answer CORS for any origin here; each handler
     // then checks the origin against the channel's allowed list.
     let cors = CorsLayer::new()

@@ -1,6 +1,7 @@
 //! Wiring: settings → store → services → HTTP. `main.rs` parses the command line; tests call
 //! [`start`] directly to run the real server on a free port.
 
+pub mod backup;
 pub mod settings;
 
 use anyhow::Context;

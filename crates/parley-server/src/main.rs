@@ -24,6 +24,29 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Online backup while the server runs: SQLite database snapshot, uploads and a manifest
+    /// into a new directory. For PostgreSQL use pg_dump, then `backup --uploads-only`.
+    Backup {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// The directory to write; must not exist or be empty.
+        #[arg(long)]
+        out: PathBuf,
+        /// Copy only the uploads directory (after pg_dump, for PostgreSQL installations).
+        #[arg(long)]
+        uploads_only: bool,
+    },
+    /// Restore a backup made by `parley backup` into an empty data directory (server stopped).
+    Restore {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// The backup directory (with manifest.json).
+        #[arg(long)]
+        from: PathBuf,
+        /// Restore only the uploads (PostgreSQL installations, next to pg_restore).
+        #[arg(long)]
+        uploads_only: bool,
+    },
     /// Measure the FAQ bot on a question set.
     Eval {
         #[command(subcommand)]
@@ -149,6 +172,7 @@ async fn main() -> anyhow::Result<()> {
     let common = match &cli.command {
         Command::Serve(a) => a.common.clone(),
         Command::Admin { common, .. } => common.clone(),
+        Command::Backup { common, .. } | Command::Restore { common, .. } => common.clone(),
         Command::Eval { .. } => unreachable!("handled above"),
     };
     let file = match &common.config {
@@ -182,8 +206,46 @@ async fn main() -> anyhow::Result<()> {
             serve(s).await
         }
         Command::Admin { command, .. } => admin(s, command).await,
+        Command::Backup {
+            out, uploads_only, ..
+        } => {
+            let m = parley_server::backup::backup(&s, &out, uploads_only).await?;
+            println!("backup written to {}", out.display());
+            print_manifest(&m);
+            Ok(())
+        }
+        Command::Restore {
+            from, uploads_only, ..
+        } => {
+            let m = parley_server::backup::restore(&s, &from, uploads_only).await?;
+            println!(
+                "restored the backup of {} (Parley {}) into {}",
+                m.created_at,
+                m.parley_version,
+                s.data_dir.display()
+            );
+            print_manifest(&m);
+            Ok(())
+        }
         Command::Eval { .. } => unreachable!("handled above"),
     }
+}
+
+fn print_manifest(m: &parley_server::backup::Manifest) {
+    if let Some(d) = &m.database {
+        let counts: Vec<String> = d.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!(
+            "  database: {} bytes, sha256 {}, schema {}; {}",
+            d.bytes,
+            d.sha256,
+            d.schema_version,
+            counts.join(", ")
+        );
+    }
+    println!(
+        "  uploads: {} files, {} bytes",
+        m.uploads.files, m.uploads.bytes
+    );
 }
 
 fn eval(command: &EvalCommand) -> anyhow::Result<()> {

@@ -67,7 +67,14 @@ impl PostgresStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(other)?;
-        let p = plan(&conv, group.as_ref(), &members, previous.map(UserId), ctx);
+        let p = plan(
+            &conv,
+            group.as_ref(),
+            &members,
+            previous.map(UserId),
+            ctx,
+            now,
+        );
         let mut events = Vec::new();
         for e in &p.events {
             events.push(insert_event(&mut tx, &mut conv, e, now).await?);

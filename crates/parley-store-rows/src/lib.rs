@@ -297,7 +297,7 @@ pub fn token(r: &impl Get) -> R<ApiToken> {
 }
 
 pub const GROUP_COLS: &str =
-    "id, workspace_id, name, policy, tier, reply_timeout_secs, queue_timeout_secs, created_at";
+    "id, workspace_id, name, policy, tier, reply_timeout_secs, queue_timeout_secs, created_at, hours";
 
 /// A group without its members (the stores add them from `group_members`).
 pub fn group(r: &impl Get) -> R<Group> {
@@ -309,6 +309,10 @@ pub fn group(r: &impl Get) -> R<Group> {
         tier: r.int("tier")? as i32,
         reply_timeout_secs: r.opt_int("reply_timeout_secs")?,
         queue_timeout_secs: r.opt_int("queue_timeout_secs")?,
+        hours: match r.opt_text("hours")? {
+            Some(h) => Some(serde_json::from_str(&h)?),
+            None => None,
+        },
         members: vec![],
         created_at: r.int("created_at")?,
     })
@@ -337,5 +341,86 @@ pub fn rule(r: &impl Get) -> R<parley_domain::routing::RoutingRule> {
         skill: r.opt_text("skill")?,
         priority: r.opt_int("priority")?.map(|p| p as i32),
         escalation: r.int("escalation")? != 0,
+    })
+}
+
+pub const KB_CATEGORY_COLS: &str = "id, workspace_id, name, position, created_at";
+
+pub fn kb_category(r: &impl Get) -> R<Category> {
+    Ok(Category {
+        id: CategoryId(r.uuid("id")?),
+        workspace_id: WorkspaceId(r.uuid("workspace_id")?),
+        name: r.text("name")?,
+        position: r.int("position")? as i32,
+        created_at: r.int("created_at")?,
+    })
+}
+
+pub const KB_ARTICLE_COLS: &str =
+    "id, workspace_id, category_id, locale, title, body_markdown, keywords, tags, status, \
+     version, published_version, published_at, views, helpful_yes, helpful_no, created_at, updated_at";
+
+pub fn kb_article(r: &impl Get) -> R<Article> {
+    Ok(Article {
+        id: ArticleId(r.uuid("id")?),
+        workspace_id: WorkspaceId(r.uuid("workspace_id")?),
+        category_id: r.opt_uuid("category_id")?.map(CategoryId),
+        locale: KbLocale::parse(&r.text("locale")?)?,
+        title: r.text("title")?,
+        body_markdown: r.text("body_markdown")?,
+        keywords: serde_json::from_str(&r.text("keywords")?)?,
+        tags: serde_json::from_str(&r.text("tags")?)?,
+        status: ArticleStatus::parse(&r.text("status")?).context("status")?,
+        version: r.int("version")?,
+        published_version: r.opt_int("published_version")?,
+        published_at: r.opt_int("published_at")?,
+        views: r.int("views")?,
+        helpful_yes: r.int("helpful_yes")?,
+        helpful_no: r.int("helpful_no")?,
+        created_at: r.int("created_at")?,
+        updated_at: r.int("updated_at")?,
+    })
+}
+
+/// Also has `workspace_id`, written but not decoded.
+pub const KB_VERSION_COLS: &str =
+    "article_id, version, title, body_markdown, keywords, tags, restored_from, edited_by, created_at";
+
+pub fn kb_version(r: &impl Get) -> R<ArticleVersion> {
+    Ok(ArticleVersion {
+        article_id: ArticleId(r.uuid("article_id")?),
+        version: r.int("version")?,
+        title: r.text("title")?,
+        body_markdown: r.text("body_markdown")?,
+        keywords: serde_json::from_str(&r.text("keywords")?)?,
+        tags: serde_json::from_str(&r.text("tags")?)?,
+        restored_from: r.opt_int("restored_from")?,
+        edited_by: UserId(r.uuid("edited_by")?),
+        created_at: r.int("created_at")?,
+    })
+}
+
+/// Published articles with their published version's content; callers add a WHERE on
+/// `a.workspace_id`.
+pub const KB_PUBLISHED_SELECT: &str =
+    "SELECT a.id, a.workspace_id, a.category_id, a.locale, v.version, v.title, v.body_markdown, \
+     v.keywords, v.tags, a.views, a.helpful_yes, a.helpful_no, a.published_at \
+     FROM kb_articles a JOIN kb_article_versions v ON v.article_id = a.id AND v.version = a.published_version";
+
+pub fn kb_published(r: &impl Get) -> R<PublishedArticle> {
+    Ok(PublishedArticle {
+        id: ArticleId(r.uuid("id")?),
+        workspace_id: WorkspaceId(r.uuid("workspace_id")?),
+        category_id: r.opt_uuid("category_id")?.map(CategoryId),
+        locale: KbLocale::parse(&r.text("locale")?)?,
+        version: r.int("version")?,
+        title: r.text("title")?,
+        body_markdown: r.text("body_markdown")?,
+        keywords: serde_json::from_str(&r.text("keywords")?)?,
+        tags: serde_json::from_str(&r.text("tags")?)?,
+        views: r.int("views")?,
+        helpful_yes: r.int("helpful_yes")?,
+        helpful_no: r.int("helpful_no")?,
+        published_at: r.opt_int("published_at")?.unwrap_or_default(),
     })
 }

@@ -10,6 +10,8 @@ use parley_domain::routing::RoutingRule;
 use parley_domain::*;
 use parley_store_rows::*;
 
+pub mod backup;
+mod kb;
 mod routing;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
@@ -1062,7 +1064,7 @@ impl Store for SqliteStore {
 
     async fn create_group(&self, g: &Group) -> StoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO agent_groups ({GROUP_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)"
+            "INSERT INTO agent_groups ({GROUP_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
         ))
         .bind(g.id.0)
         .bind(g.workspace_id.0)
@@ -1072,6 +1074,7 @@ impl Store for SqliteStore {
         .bind(g.reply_timeout_secs)
         .bind(g.queue_timeout_secs)
         .bind(g.created_at)
+        .bind(hours_json(g)?)
         .execute(&self.writer)
         .await
         .map_err(other)?;
@@ -1080,7 +1083,7 @@ impl Store for SqliteStore {
 
     async fn update_group(&self, g: &Group) -> StoreResult<bool> {
         let r = sqlx::query(
-            "UPDATE agent_groups SET name = $1, policy = $2, tier = $3, reply_timeout_secs = $4, queue_timeout_secs = $5 \
+            "UPDATE agent_groups SET name = $1, policy = $2, tier = $3, reply_timeout_secs = $4, queue_timeout_secs = $5, hours = $8 \
              WHERE id = $6 AND workspace_id = $7",
         )
         .bind(&g.name)
@@ -1090,6 +1093,7 @@ impl Store for SqliteStore {
         .bind(g.queue_timeout_secs)
         .bind(g.id.0)
         .bind(g.workspace_id.0)
+        .bind(hours_json(g)?)
         .execute(&self.writer)
         .await
         .map_err(other)?;
@@ -1514,6 +1518,125 @@ impl Store for SqliteStore {
             .collect())
     }
 
+    async fn waiting_groups_with_hours(&self) -> StoreResult<Vec<Group>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {GROUP_COLS} FROM agent_groups g WHERE g.hours IS NOT NULL AND EXISTS ( \
+               SELECT 1 FROM conversations c WHERE c.group_id = g.id AND c.status = 'open' \
+               AND c.assignee_id IS NULL AND c.queued_at IS NOT NULL)"
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(other)?;
+        rows.iter()
+            .map(parley_store_rows::group)
+            .collect::<Result<_, _>>()
+            .map_err(other)
+    }
+
+    // Knowledge base (kb.rs)
+    async fn create_kb_category(&self, c: &Category) -> StoreResult<()> {
+        self.kb_create_category(c).await
+    }
+    async fn get_kb_category(
+        &self,
+        ws: WorkspaceId,
+        id: CategoryId,
+    ) -> StoreResult<Option<Category>> {
+        self.kb_get_category(ws, id).await
+    }
+    async fn list_kb_categories(&self, ws: WorkspaceId) -> StoreResult<Vec<Category>> {
+        self.kb_list_categories(ws).await
+    }
+    async fn update_kb_category(&self, c: &Category) -> StoreResult<bool> {
+        self.kb_update_category(c).await
+    }
+    async fn delete_kb_category(
+        &self,
+        ws: WorkspaceId,
+        id: CategoryId,
+    ) -> StoreResult<CategoryDeletion> {
+        self.kb_delete_category(ws, id).await
+    }
+    async fn create_kb_article(&self, a: &Article, edited_by: UserId) -> StoreResult<()> {
+        self.kb_create_article(a, edited_by).await
+    }
+    async fn get_kb_article(&self, ws: WorkspaceId, id: ArticleId) -> StoreResult<Option<Article>> {
+        self.kb_get_article(ws, id).await
+    }
+    async fn list_kb_articles(
+        &self,
+        ws: WorkspaceId,
+        q: &ArticleQuery,
+    ) -> StoreResult<Vec<Article>> {
+        self.kb_list_articles(ws, q).await
+    }
+    async fn update_kb_article(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        patch: &ArticlePatch,
+        edited_by: UserId,
+        now: Millis,
+    ) -> StoreResult<Option<Article>> {
+        self.kb_update_article(ws, id, patch, edited_by, now).await
+    }
+    async fn publish_kb_article(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        now: Millis,
+    ) -> StoreResult<Option<Article>> {
+        self.kb_set_published(ws, id, true, now).await
+    }
+    async fn unpublish_kb_article(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        now: Millis,
+    ) -> StoreResult<Option<Article>> {
+        self.kb_set_published(ws, id, false, now).await
+    }
+    async fn kb_article_versions(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<ArticleVersion>> {
+        self.kb_versions(ws, id, before, limit).await
+    }
+    async fn restore_kb_version(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        version: i64,
+        edited_by: UserId,
+        now: Millis,
+    ) -> StoreResult<Option<(Article, ArticleVersion)>> {
+        self.kb_restore(ws, id, version, edited_by, now).await
+    }
+    async fn delete_kb_article(&self, ws: WorkspaceId, id: ArticleId) -> StoreResult<bool> {
+        self.kb_delete_article(ws, id).await
+    }
+    async fn record_kb_view(&self, ws: WorkspaceId, id: ArticleId) -> StoreResult<bool> {
+        self.kb_count(ws, id, "views").await
+    }
+    async fn record_kb_vote(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        helpful: bool,
+    ) -> StoreResult<bool> {
+        let column = if helpful { "helpful_yes" } else { "helpful_no" };
+        self.kb_count(ws, id, column).await
+    }
+    async fn published_kb_articles(&self, ws: WorkspaceId) -> StoreResult<Vec<PublishedArticle>> {
+        self.kb_published(ws).await
+    }
+    async fn kb_generation(&self, ws: WorkspaceId) -> StoreResult<i64> {
+        self.kb_generation_of(ws).await
+    }
+
     async fn create_attachment(&self, a: &Attachment) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO attachments ({ATTACHMENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
@@ -1544,4 +1667,13 @@ impl Store for SqliteStore {
         .map_err(other)?;
         row.as_ref().map(attachment).transpose().map_err(other)
     }
+}
+
+/// A group's working hours as stored (JSON text), `None` when always open.
+fn hours_json(g: &Group) -> StoreResult<Option<String>> {
+    g.hours
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(other)
 }

@@ -39,6 +39,12 @@ describe('routing explanations', () => {
     )
   })
 
+  it('says when a group is outside its working hours', () => {
+    const r: Reason[] = [{ code: 'group', name: '售前' }, { code: 'outside_hours' }]
+    expect(explain(r, translator('zh-CN'))).toBe('售前：非工作时间')
+    expect(explain(r, translator('en'))).toBe('售前: outside working hours')
+  })
+
   it('leaves out clauses it does not know and copes with nothing', () => {
     const t = translator('en')
     const future = [{ code: 'moon_phase', phase: 'full' }, { code: 'released' }] as unknown as Reason[]

@@ -25,6 +25,8 @@ export function reasonClause(r: Reason, t: Translate): string | null {
       return t('chat.reason.roundRobin', { agent: r.agent })
     case 'no_room':
       return t('chat.reason.noRoom')
+    case 'outside_hours':
+      return t('chat.reason.outsideHours')
     case 'no_reply':
       return t('chat.reason.noReply', { secs: r.secs })
     case 'agent_offline':

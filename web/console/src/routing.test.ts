@@ -10,6 +10,12 @@ import {
   parseTier,
   removeStep,
   STEPS,
+  defaultHoursForm,
+  formatClock,
+  hoursPayload,
+  hoursToForm,
+  parseClock,
+  timeZoneOptions,
 } from './routing'
 import type { RoutingStep } from './types'
 
@@ -92,5 +98,75 @@ describe('numeric fields', () => {
     expect(parseTier('0')).toBe('invalid')
     expect(parseTier('')).toBe('invalid')
     expect(parseTier('10')).toBe('invalid')
+  })
+})
+
+describe('working hours form', () => {
+  it('converts clock times, midnight at the end included', () => {
+    expect(parseClock('09:30')).toBe(570)
+    expect(parseClock('24:00')).toBe(1440)
+    expect(parseClock('24:01')).toBeNull()
+    expect(parseClock('9:7')).toBeNull()
+    expect(parseClock('')).toBeNull()
+    expect(formatClock(570)).toBe('09:30')
+    expect(formatClock(1440)).toBe('00:00')
+  })
+
+  it('is always open until enabled', () => {
+    const f = defaultHoursForm('Asia/Shanghai')
+    expect(hoursPayload(f)).toBeNull()
+    f.enabled = true
+    f.days.sat = { on: true, start: '10:00', end: '16:00', more: [] }
+    expect(hoursPayload(f)).toEqual({
+      time_zone: 'Asia/Shanghai',
+      days: {
+        mon: [[540, 1080]],
+        tue: [[540, 1080]],
+        wed: [[540, 1080]],
+        thu: [[540, 1080]],
+        fri: [[540, 1080]],
+        sat: [[600, 960]],
+        sun: [],
+      },
+    })
+  })
+
+  it('reads an end of 00:00 as midnight and rejects backwards ranges', () => {
+    const f = defaultHoursForm('UTC')
+    f.enabled = true
+    f.days.sun = { on: true, start: '22:00', end: '00:00', more: [] }
+    const p = hoursPayload(f)
+    expect(p !== 'invalid' && p?.days.sun).toEqual([[1320, 1440]])
+    f.days.mon.end = '08:00'
+    expect(hoursPayload(f)).toBe('invalid')
+    f.days.mon = { on: true, start: '', end: '10:00', more: [] }
+    expect(hoursPayload(f)).toBe('invalid')
+    f.days.mon.on = false
+    expect(hoursPayload(f)).not.toBe('invalid')
+  })
+
+  it('round-trips a group’s hours, keeping ranges the form does not show', () => {
+    const hours = {
+      time_zone: 'America/New_York',
+      days: { mon: [[540, 720], [780, 1080]] as [number, number][], sat: [[600, 960]] as [number, number][] },
+    }
+    const f = hoursToForm(hours, 'Asia/Shanghai')
+    expect(f.enabled).toBe(true)
+    expect(f.timeZone).toBe('America/New_York')
+    expect(f.days.mon).toEqual({ on: true, start: '09:00', end: '12:00', more: [[780, 1080]] })
+    expect(f.days.tue.on).toBe(false)
+    expect(hoursPayload(f)).toEqual({
+      time_zone: 'America/New_York',
+      days: { mon: [[540, 720], [780, 1080]], tue: [], wed: [], thu: [], fri: [], sat: [[600, 960]], sun: [] },
+    })
+    const none = hoursToForm(null, 'Europe/Berlin')
+    expect(none.enabled).toBe(false)
+    expect(none.timeZone).toBe('Europe/Berlin')
+  })
+
+  it('offers the group’s and the browser’s zone when they are not common', () => {
+    const z = timeZoneOptions('Asia/Kathmandu', 'Asia/Shanghai', 'Asia/Kathmandu')
+    expect(z[0]).toBe('Asia/Kathmandu')
+    expect(z.filter((x) => x === 'Asia/Shanghai')).toHaveLength(1)
   })
 })

@@ -143,6 +143,7 @@ export type Reason =
   | { code: 'score'; agent: string; score: number }
   | { code: 'round_robin'; agent: string }
   | { code: 'no_room' }
+  | { code: 'outside_hours' }
   | { code: 'no_reply'; secs: number }
   | { code: 'agent_offline' }
   | { code: 'keyword'; keyword: string; group: string | null }
@@ -181,6 +182,17 @@ export interface GroupMember {
   priority: number
 }
 
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun'
+
+/** `[start, end)` minutes after local midnight (0-1440). */
+export type MinuteRange = [number, number]
+
+export interface WeeklyHours {
+  /** IANA time zone, e.g. Asia/Shanghai. */
+  time_zone: string
+  days: Partial<Record<Weekday, MinuteRange[]>>
+}
+
 export interface Group {
   id: string
   name: string
@@ -188,6 +200,8 @@ export interface Group {
   tier: number
   reply_timeout_secs: number | null
   queue_timeout_secs: number | null
+  /** Weekly working hours; null = always open. */
+  hours?: WeeklyHours | null
   members: GroupMember[]
   created_at: string
 }

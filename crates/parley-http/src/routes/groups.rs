@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use parley_core::service_routing::{GroupInput, RuleInput};
 use parley_domain::routing::{RoutingRule, Step};
-use parley_domain::{Group, GroupId, UserId};
+use parley_domain::{Group, GroupId, HoursInput, UserId};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -19,6 +19,9 @@ pub struct GroupRequest {
     /// Reassign when the assigned agent has not replied within this many seconds.
     pub reply_timeout_secs: Option<i64>,
     pub queue_timeout_secs: Option<i64>,
+    /// Weekly working hours in an IANA time zone; absent or null = always open. Outside them
+    /// new conversations wait in the group's queue.
+    pub hours: Option<HoursInput>,
 }
 
 impl From<GroupRequest> for GroupInput {
@@ -29,6 +32,7 @@ impl From<GroupRequest> for GroupInput {
             tier: r.tier,
             reply_timeout_secs: r.reply_timeout_secs,
             queue_timeout_secs: r.queue_timeout_secs,
+            hours: r.hours,
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod channels;
 pub mod conversations;
 pub mod files;
 pub mod groups;
+pub mod kb;
 pub mod people;
 pub mod system;
 pub mod teamwork;

@@ -4,11 +4,14 @@
 mod helpers;
 
 mod auth;
+mod backup;
 mod bad_input;
 mod binary;
 mod chat;
 mod cluster;
 mod entry_points;
+mod hours;
+mod kb;
 mod routing;
 mod system;
 mod teamwork;

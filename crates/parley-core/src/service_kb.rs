@@ -1,0 +1,526 @@
+//! The knowledge base (知识库): admins and supervisors write it, agents read it (drafts
+//! included), the public (help centre, FAQ bot) sees only published versions.
+//!
+//! Each workspace's FAQ matcher ([`parley_kb::LexicalMatcher`]) is built from its published
+//! articles and cached on this node together with the workspace's `kb_generation`, which the
+//! store bumps in the transaction of every change the public can see. A question first reads the
+//! generation (one indexed row) and rebuilds the matcher when it moved, so a publish on any node
+//! reaches every node's bot with its next question.
+
+use crate::ports::{ArticleQuery, CategoryDeletion};
+use crate::service::{Agent, Parley};
+use crate::{ServiceError, ServiceResult, StoreError};
+use dashmap::DashMap;
+use parley_domain::*;
+use parley_kb::{Answer, LexicalMatcher, Matcher};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+/// Longest search question, in characters.
+pub const MAX_QUESTION_CHARS: usize = 500;
+
+pub struct CategoryInput {
+    /// Required when creating.
+    pub name: Option<String>,
+    /// Default when creating: after the last one.
+    pub position: Option<i32>,
+}
+
+pub struct ArticleInput {
+    pub title: String,
+    pub body_markdown: String,
+    pub keywords: Vec<String>,
+    pub tags: Vec<String>,
+    pub locale: String,
+    pub category_id: Option<CategoryId>,
+}
+
+/// A change as sent; `None` keeps a field.
+#[derive(Default)]
+pub struct ArticleChangeInput {
+    pub title: Option<String>,
+    pub body_markdown: Option<String>,
+    pub keywords: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
+    pub locale: Option<String>,
+    /// `Some(None)` takes the article out of its category.
+    pub category_id: Option<Option<CategoryId>>,
+}
+
+/// One search result: a published article and how confident the matcher is that it answers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SearchHit {
+    pub article: PublishedArticle,
+    /// In [0, 1]: the share of the question the article explains.
+    pub confidence: f32,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KbSearch {
+    /// Best first (at most 4: the best and related ones).
+    pub items: Vec<SearchHit>,
+    /// The bot answers with the best hit when its confidence reaches this.
+    pub threshold: f32,
+}
+
+/// A workspace's matcher over its published articles, as of `generation`.
+pub struct BuiltMatcher {
+    pub generation: i64,
+    pub matcher: LexicalMatcher,
+    /// The published articles it was built from.
+    pub articles: HashMap<ArticleId, PublishedArticle>,
+}
+
+/// The per-workspace matcher cache of one node.
+#[derive(Default)]
+pub struct KbMatchers {
+    built: DashMap<WorkspaceId, Arc<BuiltMatcher>>,
+    /// One build per workspace at a time; others wait for it and take its result.
+    building: DashMap<WorkspaceId, Arc<tokio::sync::Mutex<()>>>,
+    rebuilds: AtomicU64,
+}
+
+impl KbMatchers {
+    /// How many matchers this node has built (for tests and metrics).
+    pub fn rebuilds(&self) -> u64 {
+        self.rebuilds.load(Ordering::Relaxed)
+    }
+
+    fn current(&self, ws: WorkspaceId, generation: i64) -> Option<Arc<BuiltMatcher>> {
+        self.built
+            .get(&ws)
+            .filter(|b| b.generation >= generation)
+            .map(|b| b.clone())
+    }
+}
+
+fn require_editor(agent: &Agent) -> ServiceResult<()> {
+    if agent.user.role.can_edit_kb() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
+            "only admins and supervisors can edit the knowledge base".into(),
+        ))
+    }
+}
+
+fn parse_position(p: i32) -> ServiceResult<i32> {
+    if (0..=10_000).contains(&p) {
+        Ok(p)
+    } else {
+        Err(ServiceError::Invalid(
+            "position must be between 0 and 10000".into(),
+        ))
+    }
+}
+
+/// A store error about the category an article refers to, or a category's name.
+fn category_error(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::NotFound => ServiceError::NotFound("category"),
+        StoreError::Conflict(_) => {
+            ServiceError::Conflict("a category with this name already exists".into())
+        }
+        e => e.into(),
+    }
+}
+
+/// The matcher's view of a published article: its id as text, the published version's
+/// content, the Markdown body without link targets.
+pub fn matcher_article(a: &PublishedArticle, category: Option<&str>) -> parley_kb::Article {
+    parley_kb::Article {
+        id: a.id.to_string(),
+        locale: a.locale.as_str().to_owned(),
+        title: a.title.clone(),
+        keywords: a.keywords.clone(),
+        body: markdown_words(&a.body_markdown),
+        category: category.map(str::to_owned),
+        same_topic: vec![],
+    }
+}
+
+impl Parley {
+    // ----- categories -----------------------------------------------------------------------
+
+    pub async fn list_kb_categories(&self, agent: &Agent) -> ServiceResult<Vec<Category>> {
+        Ok(self
+            .store
+            .list_kb_categories(agent.user.workspace_id)
+            .await?)
+    }
+
+    pub async fn create_kb_category(
+        &self,
+        agent: &Agent,
+        input: CategoryInput,
+    ) -> ServiceResult<Category> {
+        require_editor(agent)?;
+        let ws = agent.user.workspace_id;
+        let name = Label::parse(input.name.as_deref().unwrap_or(""), "name")?.into_string();
+        let position = match input.position {
+            Some(p) => parse_position(p)?,
+            None => self.store.list_kb_categories(ws).await?.len() as i32,
+        };
+        let c = Category {
+            id: CategoryId::new(),
+            workspace_id: ws,
+            name,
+            position,
+            created_at: now_millis(),
+        };
+        self.store
+            .create_kb_category(&c)
+            .await
+            .map_err(category_error)?;
+        Ok(c)
+    }
+
+    pub async fn update_kb_category(
+        &self,
+        agent: &Agent,
+        id: CategoryId,
+        input: CategoryInput,
+    ) -> ServiceResult<Category> {
+        require_editor(agent)?;
+        let name = input
+            .name
+            .map(|n| Label::parse(&n, "name").map(Label::into_string))
+            .transpose()?;
+        let position = input.position.map(parse_position).transpose()?;
+        let mut c = self
+            .store
+            .get_kb_category(agent.user.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("category"))?;
+        c.name = name.unwrap_or(c.name);
+        c.position = position.unwrap_or(c.position);
+        if !self
+            .store
+            .update_kb_category(&c)
+            .await
+            .map_err(category_error)?
+        {
+            return Err(ServiceError::NotFound("category"));
+        }
+        Ok(c)
+    }
+
+    /// Deletes an empty category; one that still has articles is refused (409).
+    pub async fn delete_kb_category(&self, agent: &Agent, id: CategoryId) -> ServiceResult<()> {
+        require_editor(agent)?;
+        match self
+            .store
+            .delete_kb_category(agent.user.workspace_id, id)
+            .await?
+        {
+            CategoryDeletion::Deleted => Ok(()),
+            CategoryDeletion::NotFound => Err(ServiceError::NotFound("category")),
+            CategoryDeletion::HasArticles(n) => Err(ServiceError::Conflict(format!(
+                "{n} article(s) are still in this category; move or delete them first"
+            ))),
+        }
+    }
+
+    // ----- articles -------------------------------------------------------------------------
+
+    /// Drafts included: agents read everything of their workspace.
+    pub async fn list_kb_articles(
+        &self,
+        agent: &Agent,
+        q: &ArticleQuery,
+    ) -> ServiceResult<Vec<Article>> {
+        Ok(self
+            .store
+            .list_kb_articles(agent.user.workspace_id, q)
+            .await?)
+    }
+
+    pub async fn get_kb_article(&self, agent: &Agent, id: ArticleId) -> ServiceResult<Article> {
+        self.store
+            .get_kb_article(agent.user.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("article"))
+    }
+
+    /// A new draft, version 1.
+    pub async fn create_kb_article(
+        &self,
+        agent: &Agent,
+        input: ArticleInput,
+    ) -> ServiceResult<Article> {
+        require_editor(agent)?;
+        let content = ArticleContent::parse(
+            &input.title,
+            &input.body_markdown,
+            &input.keywords,
+            &input.tags,
+        )?;
+        let locale = KbLocale::parse(&input.locale)?;
+        let a = Article::new(
+            agent.user.workspace_id,
+            input.category_id,
+            locale,
+            content,
+            now_millis(),
+        );
+        self.store
+            .create_kb_article(&a, agent.user.id)
+            .await
+            .map_err(category_error)?;
+        Ok(a)
+    }
+
+    /// Changes an article: a changed title, body, keywords or tags is a new version; locale
+    /// and category change in place. Everything is checked before anything is written.
+    pub async fn update_kb_article(
+        &self,
+        agent: &Agent,
+        id: ArticleId,
+        input: ArticleChangeInput,
+    ) -> ServiceResult<Article> {
+        require_editor(agent)?;
+        let patch = ArticlePatch {
+            title: input
+                .title
+                .as_deref()
+                .map(parse_article_title)
+                .transpose()?,
+            body_markdown: input
+                .body_markdown
+                .as_deref()
+                .map(parse_article_body)
+                .transpose()?,
+            keywords: input.keywords.as_deref().map(parse_keywords).transpose()?,
+            tags: input.tags.as_deref().map(parse_tags).transpose()?,
+            locale: input.locale.as_deref().map(KbLocale::parse).transpose()?,
+            category_id: input.category_id,
+        };
+        self.store
+            .update_kb_article(
+                agent.user.workspace_id,
+                id,
+                &patch,
+                agent.user.id,
+                now_millis(),
+            )
+            .await
+            .map_err(category_error)?
+            .ok_or(ServiceError::NotFound("article"))
+    }
+
+    /// Shows the current version to the public.
+    pub async fn publish_kb_article(&self, agent: &Agent, id: ArticleId) -> ServiceResult<Article> {
+        require_editor(agent)?;
+        self.store
+            .publish_kb_article(agent.user.workspace_id, id, now_millis())
+            .await?
+            .ok_or(ServiceError::NotFound("article"))
+    }
+
+    pub async fn unpublish_kb_article(
+        &self,
+        agent: &Agent,
+        id: ArticleId,
+    ) -> ServiceResult<Article> {
+        require_editor(agent)?;
+        self.store
+            .unpublish_kb_article(agent.user.workspace_id, id, now_millis())
+            .await?
+            .ok_or(ServiceError::NotFound("article"))
+    }
+
+    /// Newest first, below version `before` when given.
+    pub async fn kb_article_versions(
+        &self,
+        agent: &Agent,
+        id: ArticleId,
+        before: Option<i64>,
+        limit: i64,
+    ) -> ServiceResult<Vec<ArticleVersion>> {
+        let ws = agent.user.workspace_id;
+        self.get_kb_article(agent, id).await?;
+        Ok(self
+            .store
+            .kb_article_versions(ws, id, before, limit)
+            .await?)
+    }
+
+    /// Makes a copy of version `version` the newest version (history is never rewritten). The
+    /// public keeps seeing the published version until the article is published again.
+    pub async fn restore_kb_version(
+        &self,
+        agent: &Agent,
+        id: ArticleId,
+        version: i64,
+    ) -> ServiceResult<Article> {
+        require_editor(agent)?;
+        self.get_kb_article(agent, id).await?;
+        self.store
+            .restore_kb_version(
+                agent.user.workspace_id,
+                id,
+                version,
+                agent.user.id,
+                now_millis(),
+            )
+            .await?
+            .map(|(a, _)| a)
+            .ok_or(ServiceError::NotFound("version"))
+    }
+
+    /// Deletes an article and its history.
+    pub async fn delete_kb_article(&self, agent: &Agent, id: ArticleId) -> ServiceResult<()> {
+        require_editor(agent)?;
+        if self
+            .store
+            .delete_kb_article(agent.user.workspace_id, id)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound("article"))
+        }
+    }
+
+    // ----- the public side and the bot ------------------------------------------------------
+
+    /// The workspace's published articles as the matcher takes them (published versions only).
+    pub async fn published_articles(
+        &self,
+        ws: WorkspaceId,
+    ) -> ServiceResult<Vec<parley_kb::Article>> {
+        let published = self.store.published_kb_articles(ws).await?;
+        let categories = self.store.list_kb_categories(ws).await?;
+        Ok(to_matcher(&published, &categories))
+    }
+
+    /// The workspace's matcher, rebuilt first when its published articles changed (on any
+    /// node) since this node built it.
+    pub async fn kb_matcher(&self, ws: WorkspaceId) -> ServiceResult<Arc<BuiltMatcher>> {
+        // Read before the articles: a publish in between makes the next call rebuild again
+        // instead of keeping newer articles under an older generation.
+        let generation = self.store.kb_generation(ws).await?;
+        if let Some(b) = self.kb.current(ws, generation) {
+            return Ok(b);
+        }
+        let lock = self.kb.building.entry(ws).or_default().clone();
+        let _building = lock.lock().await;
+        if let Some(b) = self.kb.current(ws, generation) {
+            return Ok(b);
+        }
+        let published = self.store.published_kb_articles(ws).await?;
+        let categories = self.store.list_kb_categories(ws).await?;
+        let articles = to_matcher(&published, &categories);
+        // Building segments every article (and loads jieba's dictionary once per process).
+        let matcher =
+            tokio::task::spawn_blocking(move || LexicalMatcher::builder(articles).build())
+                .await
+                .map_err(|e| anyhow::anyhow!("building the FAQ matcher: {e}"))?;
+        let built = Arc::new(BuiltMatcher {
+            generation,
+            matcher,
+            articles: published.into_iter().map(|a| (a.id, a)).collect(),
+        });
+        self.kb.built.insert(ws, built.clone());
+        self.kb.rebuilds.fetch_add(1, Ordering::Relaxed);
+        Ok(built)
+    }
+
+    /// The bot's decision for a visitor's question: answer with a published article, say there
+    /// is no answer, or hand off to a human. `locale_hint` is the visitor's UI language.
+    pub async fn kb_answer(
+        &self,
+        ws: WorkspaceId,
+        question: &str,
+        locale_hint: Option<&str>,
+    ) -> ServiceResult<Answer> {
+        let built = self.kb_matcher(ws).await?;
+        Ok(built.matcher.answer(question, locale_hint))
+    }
+
+    /// Published articles ranked for a question, for agents looking for an answer to paste.
+    pub async fn kb_search(
+        &self,
+        agent: &Agent,
+        question: &str,
+        locale: Option<KbLocale>,
+    ) -> ServiceResult<KbSearch> {
+        let q = question.trim();
+        if q.is_empty() {
+            return Err(ServiceError::Invalid("q must not be empty".into()));
+        }
+        if q.chars().count() > MAX_QUESTION_CHARS {
+            return Err(ServiceError::Invalid(format!(
+                "q must be at most {MAX_QUESTION_CHARS} characters"
+            )));
+        }
+        let ws = agent.user.workspace_id;
+        let built = self.kb_matcher(ws).await?;
+        let ranking = built.matcher.rank(q, locale.map(KbLocale::as_str));
+        let mut items = Vec::with_capacity(ranking.candidates.len());
+        for c in ranking.candidates {
+            let Some(a) = ArticleId::parse(&c.article_id).and_then(|id| built.articles.get(&id))
+            else {
+                continue;
+            };
+            // The cached content is current (the generation said so), its counters are not.
+            let Some(now) = self.store.get_kb_article(ws, a.id).await? else {
+                continue;
+            };
+            let mut article = a.clone();
+            (article.views, article.helpful_yes, article.helpful_no) =
+                (now.views, now.helpful_yes, now.helpful_no);
+            items.push(SearchHit {
+                article,
+                confidence: c.confidence,
+            });
+        }
+        Ok(KbSearch {
+            items,
+            threshold: built.matcher.threshold(),
+        })
+    }
+
+    /// Counts a view of a published article (help centre, bot answer).
+    pub async fn record_kb_view(&self, ws: WorkspaceId, id: ArticleId) -> ServiceResult<()> {
+        self.require_published(ws, id).await?;
+        self.store.record_kb_view(ws, id).await?;
+        Ok(())
+    }
+
+    /// Counts a "did this solve it?" answer on a published article.
+    pub async fn record_kb_vote(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        helpful: bool,
+    ) -> ServiceResult<()> {
+        self.require_published(ws, id).await?;
+        self.store.record_kb_vote(ws, id, helpful).await?;
+        Ok(())
+    }
+
+    /// Drafts are not found by the public.
+    async fn require_published(&self, ws: WorkspaceId, id: ArticleId) -> ServiceResult<()> {
+        match self.store.get_kb_article(ws, id).await? {
+            Some(a) if a.published_version.is_some() => Ok(()),
+            _ => Err(ServiceError::NotFound("article")),
+        }
+    }
+}
+
+fn to_matcher(published: &[PublishedArticle], categories: &[Category]) -> Vec<parley_kb::Article> {
+    published
+        .iter()
+        .map(|a| {
+            let category = a
+                .category_id
+                .and_then(|c| categories.iter().find(|x| x.id == c))
+                .map(|c| c.name.as_str());
+            matcher_article(a, category)
+        })
+        .collect()
+}
