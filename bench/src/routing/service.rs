@@ -160,9 +160,12 @@ impl<'w> Service<'w> {
                         name: Some(format!("Bench {}", spec.name)),
                         color: None,
                         welcome_text: None,
+                        greeting_text: None,
+                        greeting_delay_secs: None,
                         allowed_origins: None,
                         group_id: Some(Some(group.id)),
                         entry_points: None,
+                        bot: None,
                     },
                 )
                 .await?;

@@ -535,3 +535,77 @@ pub async fn kb_views_and_votes_count(s: DynStore) {
     assert!(!s.record_kb_view(f.ws.id, missing).await.unwrap());
     assert!(!s.record_kb_vote(f.ws.id, missing, false).await.unwrap());
 }
+
+/// Help-centre votes: once per voter and article within the window, also when sent at once;
+/// only for published articles of the workspace; expired ones are forgotten.
+pub async fn kb_votes_count_once_per_voter(s: DynStore) {
+    let f = fixture(&s, "kbv").await;
+    let g = fixture(&s, "kbv2").await;
+    let art = article(f.ws.id, None, KbLocale::ZhCn, "退货流程", "七天无理由退货");
+    let draft = article(f.ws.id, None, KbLocale::ZhCn, "草稿", "未发布");
+    for a in [&art, &draft] {
+        s.create_kb_article(a, f.admin.id).await.unwrap();
+    }
+    s.publish_kb_article(f.ws.id, art.id, now_millis())
+        .await
+        .unwrap();
+    let (t0, window) = (1_000_000, 1_000);
+
+    // The same voter ten times at once: one counted.
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let s = s.clone();
+        let (ws, id) = (f.ws.id, art.id);
+        tasks.push(tokio::spawn(async move {
+            s.record_kb_vote_once(ws, id, b"voter-a", true, t0, t0 - window)
+                .await
+                .unwrap()
+                .unwrap()
+        }));
+    }
+    let mut counted = 0;
+    for t in tasks {
+        counted += t.await.unwrap() as i32;
+    }
+    assert_eq!(counted, 1);
+    // Another voter counts; the first again within the window does not.
+    let vote = |voter: &'static [u8], helpful: bool, at: Millis| {
+        let s = s.clone();
+        let (ws, id) = (f.ws.id, art.id);
+        async move {
+            s.record_kb_vote_once(ws, id, voter, helpful, at, at - window)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(vote(b"voter-b", false, t0 + 10).await, Some(true));
+    assert_eq!(vote(b"voter-a", false, t0 + window - 1).await, Some(false));
+    let a = s.get_kb_article(f.ws.id, art.id).await.unwrap().unwrap();
+    assert_eq!((a.helpful_yes, a.helpful_no), (1, 1));
+    // After the window the voter counts again.
+    assert_eq!(vote(b"voter-a", false, t0 + window + 1).await, Some(true));
+    let a = s.get_kb_article(f.ws.id, art.id).await.unwrap().unwrap();
+    assert_eq!((a.helpful_yes, a.helpful_no, a.views), (1, 2, 0));
+
+    // Drafts, unknown ids and another workspace's articles: not found, nothing counted.
+    let at = t0 + 5 * window;
+    for (ws, id) in [
+        (f.ws.id, draft.id),
+        (f.ws.id, ArticleId::new()),
+        (g.ws.id, art.id),
+    ] {
+        assert_eq!(
+            s.record_kb_vote_once(ws, id, b"voter-c", true, at, at - window)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    let d = s.get_kb_article(f.ws.id, draft.id).await.unwrap().unwrap();
+    assert_eq!((d.helpful_yes, d.helpful_no), (0, 0));
+    let a = s.get_kb_article(f.ws.id, art.id).await.unwrap().unwrap();
+    assert_eq!((a.helpful_yes, a.helpful_no), (1, 2));
+
+    // Deleting the article takes its votes along.
+    assert!(s.delete_kb_article(f.ws.id, art.id).await.unwrap());
+}

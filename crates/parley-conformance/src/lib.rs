@@ -1,12 +1,20 @@
 //! The behaviour every store backend must show. Each backend's test file instantiates the
 //! suite with `conformance_tests!(make_store)`, so SQLite and PostgreSQL run the same checks.
 
+mod auto_replies;
+mod bot;
 mod cluster;
+mod hours;
 mod kb;
 pub mod pg;
+mod quick_replies;
 mod routing;
+pub use auto_replies::*;
+pub use bot::*;
 pub use cluster::*;
+pub use hours::*;
 pub use kb::*;
+pub use quick_replies::*;
 pub use routing::*;
 
 use parley_core::ports::*;
@@ -34,10 +42,16 @@ macro_rules! conformance_tests {
             concurrent_routing_never_exceeds_capacity,
             routing_reasons_persist_and_response_time_feeds_the_score,
             leases_have_one_holder_at_a_time,
+            bot_phase_starts_ends_once_and_collects_questions,
+            flows_and_flow_steps_are_scoped,
+            workspace_hours_round_trip_and_claim_once,
             kb_is_scoped_to_its_workspace,
             kb_versions_publish_and_restore,
             kb_concurrent_updates_get_gapless_versions,
             kb_views_and_votes_count,
+            kb_votes_count_once_per_voter,
+            quick_replies_are_scoped_and_personal,
+            auto_replies_are_scoped_ordered_and_counted,
         );
     };
     (@each $with_store:path, $($name:ident),* $(,)?) => {$(
@@ -91,9 +105,12 @@ pub async fn fixture(s: &DynStore, tag: &str) -> Fixture {
         widget_key: format!("wk_{}", ChannelId::new().0.simple()),
         color: "#123456".into(),
         welcome_text: "hi".into(),
+        greeting_text: "need help?".into(),
+        greeting_delay_secs: 5,
         allowed_origins: OriginList::parse(&["https://a.test"]).unwrap(),
         group_id: None,
         entry_points: vec![],
+        bot: None,
         created_at: now_millis(),
     };
     s.create_channel(&channel).await.unwrap();
@@ -115,6 +132,7 @@ pub async fn new_visitor(s: &DynStore, c: &Channel, token_hash: &str) -> Visitor
         channel_id: c.id,
         name: None,
         email: None,
+        phone: None,
         display_name: Visitor::default_display_name(id),
         current_url: Some("https://a.test/".into()),
         current_title: None,
@@ -158,7 +176,7 @@ pub fn visitor_msg(v: &Visitor, client_id: &str, body: &str) -> NewEvent {
     )
 }
 
-fn current(v: &Visitor) -> Target {
+pub(crate) fn current(v: &Visitor) -> Target {
     Target::VisitorCurrent {
         channel_id: v.channel_id,
         visitor_id: v.id,
@@ -296,9 +314,12 @@ pub async fn channels_and_visitors_are_scoped(s: DynStore) {
         name: Some("New".into()),
         color: None,
         welcome_text: None,
+        greeting_text: Some("有什么可以帮您？".into()),
+        greeting_delay_secs: None,
         allowed_origins: Some(OriginList::default()),
         group_id: None,
         entry_points: None,
+        bot: None,
     };
     assert!(s
         .update_channel(b.ws.id, a.channel.id, &patch)
@@ -311,6 +332,11 @@ pub async fn channels_and_visitors_are_scoped(s: DynStore) {
         .unwrap()
         .unwrap();
     assert_eq!((c.name.as_str(), c.color.as_str()), ("New", "#123456"));
+    // The greeting changes alone; its delay is kept.
+    assert_eq!(
+        (c.greeting_text.as_str(), c.greeting_delay_secs),
+        ("有什么可以帮您？", 5)
+    );
     assert!(c.allowed_origins.as_slice().is_empty());
     assert_eq!(s.list_channels(a.ws.id).await.unwrap().len(), 1);
 
@@ -459,6 +485,7 @@ pub async fn message_effects_reopen_and_claim(s: DynStore) {
     let fx = MessageEffects {
         reopen: true,
         claim_by: Some(agent.as_ref()),
+        start_bot: false,
     };
     let r = s
         .append_message(f.ws.id, Target::Conversation(conv), &reply, &fx, now)
@@ -494,6 +521,7 @@ pub async fn message_effects_reopen_and_claim(s: DynStore) {
             &MessageEffects {
                 reopen: true,
                 claim_by: None,
+                start_bot: false,
             },
             now,
         )

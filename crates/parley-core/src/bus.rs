@@ -240,6 +240,10 @@ mod resync_tests {
             }),
             note: Some("请财务处理".into()),
             reason: vec![Reason::NoRoom],
+            buttons: vec![Button {
+                label: "转人工".into(),
+                url: None,
+            }],
         };
         let json = serde_json::to_string(&BusMessage::Event(e.clone())).unwrap();
         match serde_json::from_str::<BusMessage>(&json).unwrap() {

@@ -12,9 +12,15 @@ pub mod rate_limit;
 pub mod routing;
 pub mod secrets;
 pub mod service;
+pub mod service_autoreply;
+pub mod service_bot;
 pub mod service_cluster;
 pub mod service_entry;
+pub mod service_flow;
+pub mod service_help;
+pub mod service_hours;
 pub mod service_kb;
+pub mod service_quick_replies;
 pub mod service_routing;
 pub mod service_team;
 

@@ -54,6 +54,8 @@ pub struct MessageEffects {
     pub reopen: bool,
     /// An unassigned conversation is assigned to this agent (an assignment event precedes it).
     pub claim_by: Option<UserRef>,
+    /// The channel's bot takes a conversation this message creates or reopens.
+    pub start_bot: bool,
 }
 
 impl MessageEffects {
@@ -67,6 +69,14 @@ impl MessageEffects {
             out.push(NewEvent::assignment(sender.clone(), Some(agent.clone())));
         }
         out
+    }
+
+    /// Whether the bot takes over `conv` (as it was before this message, `created` if the
+    /// message creates it). Stores set `bot_active` accordingly after writing the events.
+    pub fn starts_bot(&self, conv: &Conversation, created: bool) -> bool {
+        self.start_bot
+            && conv.assignee_id.is_none()
+            && (created || (self.reopen && conv.status == ConversationStatus::Resolved))
     }
 }
 
@@ -102,6 +112,7 @@ pub fn apply(conv: &mut Conversation, e: &Event) {
             if conv.status == ConversationStatus::Resolved {
                 conv.queued_at = None;
                 conv.awaiting_reply_since = None;
+                conv.bot_active = false;
             }
         }
         EventKind::Assignment => {
@@ -110,11 +121,16 @@ pub fn apply(conv: &mut Conversation, e: &Event) {
             conv.awaiting_reply_since = conv.assignee_id.map(|_| e.created_at);
             if conv.assignee_id.is_some() {
                 conv.queued_at = None;
+                conv.bot_active = false;
             }
         }
         EventKind::Queued => conv.queued_at = conv.queued_at.or(Some(e.created_at)),
         EventKind::Note | EventKind::Internal => {}
         EventKind::Message => {
+            // An agent who writes takes the conversation from the bot.
+            if e.sender.kind == SenderKind::Agent {
+                conv.bot_active = false;
+            }
             if e.sender.kind == SenderKind::Agent
                 && e.sender.id.is_some()
                 && e.sender.id == conv.assignee_id.map(|u| u.0)
@@ -141,11 +157,15 @@ pub struct ChannelPatch {
     pub name: Option<String>,
     pub color: Option<String>,
     pub welcome_text: Option<String>,
+    pub greeting_text: Option<String>,
+    pub greeting_delay_secs: Option<u32>,
     pub allowed_origins: Option<OriginList>,
     /// `Some(None)` removes the group (manual assignment).
     pub group_id: Option<Option<GroupId>>,
     /// Replaces the entry options (group, label) in this order; `Some(vec![])` removes them.
     pub entry_points: Option<Vec<(GroupId, String)>>,
+    /// `Some(None)` removes the bot.
+    pub bot: Option<Option<BotSettings>>,
 }
 
 /// What deleting a group came to. A group still in use is kept, so that nothing points at a
@@ -431,7 +451,8 @@ pub trait Store: Send + Sync + 'static {
         &self,
         now: Millis,
     ) -> StoreResult<Vec<(WorkspaceId, ConversationId, VisitorId, i64)>>;
-    /// Groups (of every workspace, without members) that have working hours and conversations
+    /// Groups (of every workspace, without members) that have working hours (their own, or an
+    /// enabled workspace calendar) and conversations
     /// waiting in their queue: the jobs backfill those that have opened since.
     async fn waiting_groups_with_hours(&self) -> StoreResult<Vec<Group>>;
     /// Keyword routing rules, in order.
@@ -538,8 +559,131 @@ pub trait Store: Send + Sync + 'static {
         id: ArticleId,
         helpful: bool,
     ) -> StoreResult<bool>;
+    /// Counts a "did this solve it?" answer on a published article unless `voter` (an opaque
+    /// digest) had one counted on it at or after `since`, and remembers it at `now`; votes of
+    /// the workspace older than `since` are forgotten. `None` when no published article of the
+    /// workspace has this id, else whether this answer was counted.
+    async fn record_kb_vote_once(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        voter: &[u8],
+        helpful: bool,
+        now: Millis,
+        since: Millis,
+    ) -> StoreResult<Option<bool>>;
     /// The published articles with their published version's content.
     async fn published_kb_articles(&self, ws: WorkspaceId) -> StoreResult<Vec<PublishedArticle>>;
+
+    // ----- the FAQ bot ----------------------------------------------------------------------
+    /// Records the bot's count of unanswered questions in a row (0 after an answer). False
+    /// when the bot no longer has the conversation (it handed over, or an agent replied).
+    async fn set_bot_misses(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        misses: i32,
+    ) -> StoreResult<bool>;
+    /// Ends the bot's phase of a conversation; true only for the call that ended it.
+    async fn end_bot(&self, ws: WorkspaceId, id: ConversationId) -> StoreResult<bool>;
+
+    // ----- guided flows ---------------------------------------------------------------------
+    /// The workspace's flows, in order (none saved: empty).
+    async fn flows(&self, ws: WorkspaceId) -> StoreResult<Vec<parley_domain::flow::Flow>>;
+    async fn replace_flows(
+        &self,
+        ws: WorkspaceId,
+        flows: &[parley_domain::flow::Flow],
+        now: Millis,
+    ) -> StoreResult<()>;
+    /// Where a conversation is in a flow: (flow id, step id).
+    async fn flow_state(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+    ) -> StoreResult<Option<(String, String)>>;
+    /// Moves the conversation to a step, or out of its flow (`None`).
+    async fn set_flow_state(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        at: Option<(&str, &str)>,
+    ) -> StoreResult<()>;
+    async fn add_unanswered(&self, q: &Unanswered) -> StoreResult<()>;
+    /// Newest first; resolved ones only when asked.
+    async fn list_unanswered(
+        &self,
+        ws: WorkspaceId,
+        include_resolved: bool,
+        limit: i64,
+    ) -> StoreResult<Vec<Unanswered>>;
+    /// Marks a question handled, linked to `article` (which must be the workspace's) or
+    /// dismissed; false for an unknown id.
+    async fn resolve_unanswered(
+        &self,
+        ws: WorkspaceId,
+        id: UnansweredId,
+        article: Option<ArticleId>,
+        now: Millis,
+    ) -> StoreResult<bool>;
     /// Increases with every change of what the public sees (0 for a new workspace).
     async fn kb_generation(&self, ws: WorkspaceId) -> StoreResult<i64>;
+
+    // ----- keyword auto-replies (关键词自动回复) ------------------------------------------
+    /// The workspace's rules by position.
+    async fn list_auto_replies(&self, ws: WorkspaceId) -> StoreResult<Vec<AutoReply>>;
+    /// Replaces all of the workspace's rules (as given, hits included) and bumps
+    /// `auto_reply_generation`, in one transaction.
+    async fn replace_auto_replies(&self, ws: WorkspaceId, rules: &[AutoReply]) -> StoreResult<()>;
+    /// Increases with every change of the rules (0 for a new workspace).
+    async fn auto_reply_generation(&self, ws: WorkspaceId) -> StoreResult<i64>;
+    /// Adds one to a rule's hit counter; false when there is no such rule (deleted meanwhile).
+    async fn count_auto_reply_hit(&self, ws: WorkspaceId, id: AutoReplyId) -> StoreResult<bool>;
+
+    // ----- business hours (营业时间) and leave-a-message ---------------------------------
+    /// The workspace's saved hours; `None` when never saved (always open).
+    async fn workspace_hours(&self, ws: WorkspaceId) -> StoreResult<Option<WorkspaceHours>>;
+    async fn set_workspace_hours(
+        &self,
+        ws: WorkspaceId,
+        hours: &WorkspaceHours,
+        now: Millis,
+    ) -> StoreResult<()>;
+    /// Claims the off-hours reply of a conversation for the closed period ending `until`:
+    /// true only when no reply was sent for a period still running at `now`, so one call of
+    /// several (messages, nodes) wins.
+    async fn claim_off_hours_reply(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        now: Millis,
+        until: Millis,
+    ) -> StoreResult<bool>;
+    /// Saves the contact details a visitor gave; `None` fields keep their value.
+    async fn set_visitor_contact(
+        &self,
+        ws: WorkspaceId,
+        id: VisitorId,
+        name: Option<&str>,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) -> StoreResult<Option<Visitor>>;
+
+    // ----- quick replies (快捷回复) -----
+    async fn create_quick_reply(&self, r: &QuickReply) -> StoreResult<()>;
+    async fn get_quick_reply(
+        &self,
+        ws: WorkspaceId,
+        id: QuickReplyId,
+    ) -> StoreResult<Option<QuickReply>>;
+    /// The team's replies and `owner`'s personal ones (nobody else's), oldest first.
+    async fn list_quick_replies(
+        &self,
+        ws: WorkspaceId,
+        owner: UserId,
+    ) -> StoreResult<Vec<QuickReply>>;
+    /// Writes shortcut, title, text, category and updated_at; false when not found.
+    async fn update_quick_reply(&self, r: &QuickReply) -> StoreResult<bool>;
+    /// False when not found.
+    async fn delete_quick_reply(&self, ws: WorkspaceId, id: QuickReplyId) -> StoreResult<bool>;
 }

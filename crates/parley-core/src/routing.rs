@@ -18,6 +18,9 @@ pub struct RouteContext {
     /// A colleague's note for whoever gets it (transfers).
     pub note: Option<String>,
     pub required_skills: Vec<String>,
+    /// The workspace's business hours when enabled (holidays close every group); filled in by
+    /// `Parley::route_conversation`.
+    pub calendar: Option<BusinessCalendar>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +139,7 @@ pub fn plan(
     {
         steps.insert(0, parley_domain::routing::Step::Skill);
     }
-    let closed = group.hours.as_ref().is_some_and(|h| !h.is_open(now));
+    let closed = !calendar::group_open(group.hours.as_ref(), ctx.calendar.as_ref(), now);
     let decision = if closed {
         Err(parley_domain::routing::NoRoom {
             reason: Reasons(vec![Reason::OutsideHours]),
@@ -222,6 +225,8 @@ mod tests {
             queued_at: None,
             awaiting_reply_since: None,
             required_skill: None,
+            bot_active: false,
+            bot_misses: 0,
             last_seq: 1,
             created_at: 0,
             updated_at: 0,

@@ -36,6 +36,10 @@ pub struct Parley {
     ip_failures: FailureLimiter,
     /// Each workspace's FAQ matcher over its published articles (see `service_kb`).
     pub kb: crate::service_kb::KbMatchers,
+    /// Leave-a-message submissions per visitor and IP (see `service_hours`).
+    pub(crate) leave_limits: crate::service_hours::LeaveLimits,
+    /// Each workspace's compiled auto-reply rules (see `service_autoreply`).
+    pub auto_replies: crate::service_autoreply::AutoReplyCache,
 }
 
 /// A signed-in person, with the session if they came with a cookie.
@@ -114,12 +118,38 @@ pub struct ChannelInput {
     pub name: Option<String>,
     pub color: Option<String>,
     pub welcome_text: Option<String>,
+    /// The greeting shown after `greeting_delay_secs` (0 to 600; 0: none).
+    pub greeting_text: Option<String>,
+    pub greeting_delay_secs: Option<u32>,
     pub allowed_origins: Option<Vec<String>>,
     /// `Some(None)` switches routing off for the channel.
     pub group_id: Option<Option<GroupId>>,
     /// The groups visitors pick from before the chat starts (group, label), in order;
     /// `Some(vec![])` removes them.
     pub entry_points: Option<Vec<(GroupId, String)>>,
+    /// The FAQ bot; `Some(None)` removes it.
+    pub bot: Option<Option<BotInput>>,
+}
+
+/// The FAQ bot's settings as an admin sends them; left-out fields take the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct BotInput {
+    pub enabled: bool,
+    pub name: Option<String>,
+    pub miss_limit: Option<u8>,
+    pub handoff_keywords: Option<Vec<String>>,
+}
+
+impl BotInput {
+    pub fn parse(self) -> Result<BotSettings, Invalid> {
+        let d = BotSettings::default();
+        BotSettings::parse(
+            self.enabled,
+            self.name.as_deref().unwrap_or(&d.name),
+            self.miss_limit.unwrap_or(d.miss_limit),
+            self.handoff_keywords.unwrap_or_default(),
+        )
+    }
 }
 
 /// Changes an admin makes to a person.
@@ -148,6 +178,8 @@ impl Parley {
             login_failures: FailureLimiter::new(5, Duration::from_secs(300)),
             ip_failures: FailureLimiter::new(30, Duration::from_secs(300)),
             kb: Default::default(),
+            leave_limits: Default::default(),
+            auto_replies: Default::default(),
         }
     }
 
@@ -553,9 +585,12 @@ impl Parley {
             widget_key: secrets::new_key("wk_", 12),
             color: patch.color.unwrap_or_else(|| DEFAULT_COLOR.into()),
             welcome_text: patch.welcome_text.unwrap_or_default(),
+            greeting_text: patch.greeting_text.unwrap_or_default(),
+            greeting_delay_secs: patch.greeting_delay_secs.unwrap_or(0),
             allowed_origins: patch.allowed_origins.unwrap_or_default(),
             group_id: patch.group_id.flatten(),
             entry_points: entry_points.unwrap_or_default(),
+            bot: patch.bot.clone().flatten(),
             created_at: now_millis(),
         };
         self.store.create_channel(&c).await?;
@@ -638,6 +673,7 @@ impl Parley {
                     channel_id: channel.id,
                     name: None,
                     email: None,
+                    phone: None,
                     display_name: Visitor::default_display_name(id),
                     current_url: ctx.url,
                     current_title: ctx.title,
@@ -866,6 +902,10 @@ impl Parley {
             return Err(ServiceError::Invalid("message must not be empty".into()));
         }
         let ws = actor.workspace();
+        let start_bot = match actor {
+            Actor::Visitor(v) => v.channel.bot.as_ref().is_some_and(|b| b.enabled),
+            Actor::Agent(_) => false,
+        };
         let (target, effects) = match (actor, conversation) {
             (Actor::Visitor(v), None) => (
                 Target::VisitorCurrent {
@@ -876,6 +916,7 @@ impl Parley {
                 MessageEffects {
                     reopen: true,
                     claim_by: None,
+                    start_bot,
                 },
             ),
             (_, None) => return Err(ServiceError::Invalid("conversation_id is required".into())),
@@ -886,6 +927,7 @@ impl Parley {
                     MessageEffects {
                         reopen: true,
                         claim_by: None,
+                        start_bot,
                     },
                 )
             }
@@ -896,6 +938,7 @@ impl Parley {
                     MessageEffects {
                         reopen: true,
                         claim_by: Some(a.user.as_ref()),
+                        start_bot: false,
                     },
                 )
             }
@@ -915,8 +958,34 @@ impl Parley {
                 &appended.events,
                 appended.created_conversation,
             );
-            // Keyword rules and routing look at what visitors write.
-            if let Actor::Visitor(_) = actor {
+            // A matching auto-reply answers at once; it stands in for the bot's turn, and
+            // routing still brings a person.
+            // A guided flow the visitor is in (or starts) takes the message first.
+            let in_flow = matches!(actor, Actor::Visitor(_))
+                && self
+                    .flow_turn(
+                        &appended.conversation,
+                        actor,
+                        appended.message.body.as_deref().unwrap_or_default(),
+                    )
+                    .await;
+            let auto_replied = in_flow
+                || matches!(actor, Actor::Visitor(_))
+                    && self
+                        .auto_reply(
+                            &appended.conversation,
+                            actor,
+                            appended.message.body.as_deref().unwrap_or_default(),
+                        )
+                        .await;
+            // Keyword rules and routing look at what visitors write, unless the bot holds the
+            // conversation: it answers, and routing waits for its hand-off.
+            if appended.conversation.bot_active {
+                if !auto_replied {
+                    let text = appended.message.body.clone().unwrap_or_default();
+                    self.bot_turn(&appended.conversation, actor, &text).await;
+                }
+            } else if let Actor::Visitor(_) = actor {
                 let text = appended.message.body.clone().unwrap_or_default();
                 // The picked group counts only if this message started the conversation in it.
                 let chose = appended.created_conversation
@@ -929,6 +998,7 @@ impl Parley {
                     chose,
                 )
                 .await;
+                self.off_hours_reply(&appended.conversation).await;
             }
         }
         Ok(appended)
@@ -1191,6 +1261,20 @@ async fn channel_patch(
         Some(w) => Some(w.trim().to_owned()),
         None => None,
     };
+    let greeting_text = match input.greeting_text {
+        Some(g) if g.chars().count() > MAX_WELCOME_CHARS => {
+            return Err(ServiceError::Invalid(format!(
+                "greeting text must be at most {MAX_WELCOME_CHARS} characters"
+            )))
+        }
+        Some(g) => Some(g.trim().to_owned()),
+        None => None,
+    };
+    if input.greeting_delay_secs.is_some_and(|d| d > 600) {
+        return Err(ServiceError::Invalid(
+            "greeting delay must be between 0 and 600 seconds".into(),
+        ));
+    }
     let entry_points = match &input.entry_points {
         Some(raw) => Some(crate::service_entry::entry_options(store, ws, raw).await?),
         None => None,
@@ -1202,6 +1286,8 @@ async fn channel_patch(
             .transpose()?,
         color: input.color.map(|c| parse_color(&c)).transpose()?,
         welcome_text,
+        greeting_text,
+        greeting_delay_secs: input.greeting_delay_secs,
         allowed_origins: input
             .allowed_origins
             .map(|o| OriginList::parse(&o))
@@ -1210,6 +1296,11 @@ async fn channel_patch(
         entry_points: entry_points
             .as_ref()
             .map(|list| list.iter().map(|e| (e.group_id, e.label.clone())).collect()),
+        bot: match input.bot {
+            Some(Some(b)) => Some(Some(b.parse()?)),
+            Some(None) => Some(None),
+            None => None,
+        },
     };
     Ok((patch, entry_points))
 }

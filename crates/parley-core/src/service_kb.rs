@@ -81,6 +81,9 @@ pub struct KbMatchers {
     /// One build per workspace at a time; others wait for it and take its result.
     building: DashMap<WorkspaceId, Arc<tokio::sync::Mutex<()>>>,
     rebuilds: AtomicU64,
+    /// The bot's answering threshold when not the matcher's default (`parley eval faq
+    /// --threshold`); set before the first question.
+    pub threshold: std::sync::OnceLock<f32>,
 }
 
 impl KbMatchers {
@@ -415,10 +418,17 @@ impl Parley {
         let categories = self.store.list_kb_categories(ws).await?;
         let articles = to_matcher(&published, &categories);
         // Building segments every article (and loads jieba's dictionary once per process).
-        let matcher =
-            tokio::task::spawn_blocking(move || LexicalMatcher::builder(articles).build())
-                .await
-                .map_err(|e| anyhow::anyhow!("building the FAQ matcher: {e}"))?;
+        let threshold = self.kb.threshold.get().copied();
+        let matcher = tokio::task::spawn_blocking(move || {
+            let builder = LexicalMatcher::builder(articles);
+            match threshold {
+                Some(t) => builder.threshold(t),
+                None => builder,
+            }
+            .build()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("building the FAQ matcher: {e}"))?;
         let built = Arc::new(BuiltMatcher {
             generation,
             matcher,
@@ -448,6 +458,17 @@ impl Parley {
         question: &str,
         locale: Option<KbLocale>,
     ) -> ServiceResult<KbSearch> {
+        self.search_published_kb(agent.user.workspace_id, question, locale)
+            .await
+    }
+
+    /// Published articles of a workspace ranked for a question (agents' search, help centre).
+    pub async fn search_published_kb(
+        &self,
+        ws: WorkspaceId,
+        question: &str,
+        locale: Option<KbLocale>,
+    ) -> ServiceResult<KbSearch> {
         let q = question.trim();
         if q.is_empty() {
             return Err(ServiceError::Invalid("q must not be empty".into()));
@@ -457,7 +478,6 @@ impl Parley {
                 "q must be at most {MAX_QUESTION_CHARS} characters"
             )));
         }
-        let ws = agent.user.workspace_id;
         let built = self.kb_matcher(ws).await?;
         let ranking = built.matcher.rank(q, locale.map(KbLocale::as_str));
         let mut items = Vec::with_capacity(ranking.candidates.len());

@@ -149,6 +149,7 @@ impl Parley {
         mut ctx: RouteContext,
     ) -> Option<crate::routing::Routed> {
         ctx.availability = self.presence.availability(ws);
+        ctx.calendar = self.workspace_calendar(ws).await;
         match self.store.route(ws, id, &ctx, now_millis()).await {
             Ok(r) => {
                 if !r.events.is_empty() {
@@ -304,7 +305,8 @@ impl Parley {
         match self.store.waiting_groups_with_hours().await {
             Ok(groups) => {
                 for g in groups {
-                    if g.hours.as_ref().is_none_or(|h| h.is_open(now)) {
+                    let calendar = self.workspace_calendar(g.workspace_id).await;
+                    if calendar::group_open(g.hours.as_ref(), calendar.as_ref(), now) {
                         self.backfill_group(g.workspace_id, g.id).await;
                     }
                 }
@@ -465,6 +467,27 @@ impl Parley {
         first: bool,
         chose: bool,
     ) {
+        self.route_new_or_escalated(conv, text, first, chose, None)
+            .await
+    }
+
+    /// Routes a conversation the bot hands over, as if it had just started: keyword rules look
+    /// at everything the visitor asked the bot; `lead` opens the timeline's explanation.
+    pub(crate) async fn route_after_handoff(&self, conv: &Conversation, asked: &str, lead: Reason) {
+        self.route_new_or_escalated(conv, asked, true, false, Some(lead))
+            .await;
+        self.off_hours_reply(conv).await;
+    }
+
+    async fn route_new_or_escalated(
+        &self,
+        conv: &Conversation,
+        text: &str,
+        first: bool,
+        chose: bool,
+        lead: Option<Reason>,
+    ) {
+        let lead: Vec<Reason> = lead.into_iter().collect();
         let ws = conv.workspace_id;
         let rules = match self.store.list_rules(ws).await {
             Ok(r) => r,
@@ -489,9 +512,11 @@ impl Parley {
                 None => None,
             };
             let ctx = RouteContext {
-                why: chosen
-                    .map(|g| vec![Reason::VisitorChose { group: g.name }])
-                    .unwrap_or_default(),
+                why: lead
+                    .iter()
+                    .cloned()
+                    .chain(chosen.map(|g| Reason::VisitorChose { group: g.name }))
+                    .collect(),
                 ..Default::default()
             };
             self.route_conversation(ws, conv.id, ctx).await;
@@ -528,7 +553,7 @@ impl Parley {
                 };
                 let ctx = RouteContext {
                     replacing: if first { None } else { conv.assignee_id },
-                    why: vec![reason],
+                    why: lead.iter().cloned().chain([reason]).collect(),
                     ..Default::default()
                 };
                 self.route_conversation(ws, conv.id, ctx).await;
@@ -539,8 +564,11 @@ impl Parley {
             }
         }
         if conv.assignee_id.is_none() && conv.queued_at.is_none() && conv.group_id.is_some() {
-            self.route_conversation(ws, conv.id, RouteContext::default())
-                .await;
+            let ctx = RouteContext {
+                why: lead,
+                ..Default::default()
+            };
+            self.route_conversation(ws, conv.id, ctx).await;
         }
     }
 }

@@ -35,4 +35,7 @@ id_type!(
     RuleId,
     ArticleId,
     CategoryId,
+    QuickReplyId,
+    UnansweredId,
+    AutoReplyId,
 );

@@ -1,24 +1,34 @@
 //! Parley's domain: identifiers, parse-validated values and the records the rest of the system
 //! passes around. Nothing here performs I/O, so everything can be unit-tested in isolation.
 
+mod autoreply;
+mod bot;
+pub mod calendar;
 mod entry;
+pub mod flow;
 mod hours;
 mod ids;
 mod kb;
 mod model;
 mod origin;
+mod quick_replies;
 mod reason;
 pub mod routing;
+pub mod template;
 mod uploads;
 mod useragent;
 mod values;
 
+pub use autoreply::*;
+pub use bot::*;
+pub use calendar::{BusinessCalendar, CalendarInput, SpecialDay, WorkspaceHours};
 pub use entry::*;
 pub use hours::{HoursInput, MinuteRange, WeekDays, WeeklyHours};
 pub use ids::*;
 pub use kb::*;
 pub use model::*;
 pub use origin::{normalize_origin, OriginList};
+pub use quick_replies::*;
 pub use reason::{Reason, Reasons};
 pub use uploads::{clean_filename, detect_upload_type};
 pub use useragent::describe_user_agent;

@@ -78,12 +78,19 @@ pub struct Channel {
     pub widget_key: String,
     pub color: String,
     pub welcome_text: String,
+    /// Shown by the widget as a message from the channel `greeting_delay_secs` after the chat
+    /// opens, once per visitor session; not stored (主动邀请语). Empty: none.
+    pub greeting_text: String,
+    /// 0: no greeting; at most 600.
+    pub greeting_delay_secs: u32,
     /// Conversations from this channel are routed to this group; none means agents pick them
     /// from the unassigned list.
     pub group_id: Option<GroupId>,
     /// The groups the visitor may pick from before the chat starts, in order; empty: none
     /// offered (conversations go to `group_id`).
     pub entry_points: Vec<EntryPoint>,
+    /// The FAQ bot that answers first; `None`: no bot.
+    pub bot: Option<crate::BotSettings>,
     #[schema(value_type = Vec<String>)]
     #[serde(serialize_with = "origins")]
     pub allowed_origins: OriginList,
@@ -116,6 +123,8 @@ pub struct Visitor {
     pub channel_id: ChannelId,
     pub name: Option<String>,
     pub email: Option<String>,
+    /// Given in the leave-a-message form.
+    pub phone: Option<String>,
     pub display_name: String,
     pub current_url: Option<String>,
     pub current_title: Option<String>,
@@ -189,6 +198,11 @@ pub struct Conversation {
     pub awaiting_reply_since: Option<Millis>,
     /// The skill routing must look for (set by a keyword rule).
     pub required_skill: Option<String>,
+    /// The channel's bot is answering; the conversation is not routed until it hands over or
+    /// an agent replies.
+    pub bot_active: bool,
+    /// Questions in a row the bot could not answer.
+    pub bot_misses: i32,
     pub last_seq: i64,
     pub created_at: Millis,
     pub updated_at: Millis,
@@ -341,6 +355,19 @@ pub struct Event {
     /// Why the system did this (routing, timeouts, transfers), clause by clause; empty for
     /// ordinary messages. Clients render it in the reader's language.
     pub reason: Vec<crate::Reason>,
+    /// Buttons under an automatic message (the bot's related questions, a help-centre link);
+    /// empty for people's messages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<Button>,
+}
+
+/// A button under an automatic message. Without `url` a click sends `label` as the visitor's
+/// message; with one it opens that page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+pub struct Button {
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// An event before the store gives it an id and a sequence number.
@@ -355,6 +382,7 @@ pub struct NewEvent {
     pub assignee: Option<UserRef>,
     pub note: Option<String>,
     pub reason: Vec<crate::Reason>,
+    pub buttons: Vec<Button>,
 }
 
 impl NewEvent {
@@ -374,6 +402,7 @@ impl NewEvent {
             assignee: None,
             note: None,
             reason: vec![],
+            buttons: vec![],
         }
     }
     pub fn status(sender: Sender, status: ConversationStatus) -> Self {
@@ -387,6 +416,7 @@ impl NewEvent {
             assignee: None,
             note: None,
             reason: vec![],
+            buttons: vec![],
         }
     }
     pub fn assignment(sender: Sender, assignee: Option<UserRef>) -> Self {
@@ -400,6 +430,7 @@ impl NewEvent {
             assignee,
             note: None,
             reason: vec![],
+            buttons: vec![],
         }
     }
 }
@@ -438,6 +469,7 @@ impl NewEvent {
             assignee: None,
             note: None,
             reason: vec![],
+            buttons: vec![],
         }
     }
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
@@ -459,6 +491,27 @@ impl NewEvent {
             assignee: None,
             note: None,
             reason,
+            buttons: vec![],
+        }
+    }
+    /// A message from the bot (or an automatic reply), with optional buttons.
+    pub fn bot(name: &str, client_id: ClientId, body: MessageBody, buttons: Vec<Button>) -> Self {
+        NewEvent {
+            kind: EventKind::Message,
+            sender: Sender {
+                kind: SenderKind::Bot,
+                id: None,
+                name: Some(name.to_owned()),
+                avatar_url: None,
+            },
+            client_id: Some(client_id),
+            body: Some(body.as_str().to_owned()),
+            attachments: vec![],
+            status: None,
+            assignee: None,
+            note: None,
+            reason: vec![],
+            buttons,
         }
     }
 }

@@ -56,6 +56,8 @@ pub enum Reason {
     Released,
     /// The visitor picked this entry before the chat started.
     VisitorChose { group: String },
+    /// The FAQ bot passed the conversation to a person.
+    BotHandoff { trigger: crate::HandoffTrigger },
 }
 
 impl fmt::Display for Reason {
@@ -100,6 +102,13 @@ impl fmt::Display for Reason {
             Reason::TakenOver { by } => write!(f, "taken over by {by}"),
             Reason::Released => write!(f, "back to the unassigned list"),
             Reason::VisitorChose { group } => write!(f, "the visitor chose {group}"),
+            Reason::BotHandoff { trigger } => match trigger {
+                crate::HandoffTrigger::Asked => write!(f, "the visitor asked the bot for a person"),
+                crate::HandoffTrigger::Keyword => write!(f, "a hand-off keyword reached the bot"),
+                crate::HandoffTrigger::Misses => {
+                    write!(f, "the bot could not answer twice in a row")
+                }
+            },
         }
     }
 }

@@ -217,6 +217,8 @@ pub enum SenderKind {
     Visitor,
     Agent,
     System,
+    /// The channel's FAQ bot or an automatic reply.
+    Bot,
 }
 
 impl SenderKind {
@@ -225,6 +227,7 @@ impl SenderKind {
             SenderKind::Visitor => "visitor",
             SenderKind::Agent => "agent",
             SenderKind::System => "system",
+            SenderKind::Bot => "bot",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -232,6 +235,7 @@ impl SenderKind {
             "visitor" => Some(Self::Visitor),
             "agent" => Some(Self::Agent),
             "system" => Some(Self::System),
+            "bot" => Some(Self::Bot),
             _ => None,
         }
     }

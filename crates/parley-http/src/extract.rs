@@ -108,15 +108,13 @@ impl FromRequestParts<AppState> for ClientIp {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if state.config.trust_forwarded_for {
-            if let Some(ip) = parts
+            let forwarded = parts
                 .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
-                return Ok(ClientIp(ip.to_owned()));
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok());
+            if let Some(ip) = forwarded_client(forwarded) {
+                return Ok(ClientIp(ip));
             }
         }
         let ip = parts
@@ -125,6 +123,36 @@ impl FromRequestParts<AppState> for ClientIp {
             .map(|c| c.0.ip().to_string())
             .unwrap_or_default();
         Ok(ClientIp(ip))
+    }
+}
+
+/// The client address a trusted reverse proxy reports: the LAST `x-forwarded-for` entry, the
+/// one our proxy appended. Earlier entries come from the client and can be forged (a client
+/// choosing its own address would slip past per-IP limits). Not an IP address: none.
+fn forwarded_client<'a>(headers: impl Iterator<Item = &'a str>) -> Option<String> {
+    let last = headers.flat_map(|h| h.split(',')).last()?.trim();
+    last.parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
+}
+
+#[cfg(test)]
+mod forwarded_tests {
+    use super::forwarded_client;
+
+    #[test]
+    fn the_proxys_entry_wins_over_what_the_client_sent() {
+        let one = |h: &'static str| forwarded_client([h].into_iter());
+        assert_eq!(one("203.0.113.7"), Some("203.0.113.7".into()));
+        assert_eq!(one("6.6.6.6, 203.0.113.7"), Some("203.0.113.7".into()));
+        assert_eq!(
+            forwarded_client(["6.6.6.6", "203.0.113.7"].into_iter()),
+            Some("203.0.113.7".into())
+        );
+        assert_eq!(one(" 2001:db8::1 "), Some("2001:db8::1".into()));
+        assert_eq!(one("203.0.113.7, not-an-ip"), None);
+        assert_eq!(one(""), None);
+        assert_eq!(forwarded_client(std::iter::empty()), None);
     }
 }
 

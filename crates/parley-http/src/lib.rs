@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod extract;
+mod markdown;
 pub mod metrics;
 mod openapi;
 pub mod routes;
@@ -54,7 +55,10 @@ pub fn router(state: AppState) -> Router {
             "/kb/articles/{id}/versions/{version}/restore",
             post(kb::restore),
         )
+        .route("/kb/unanswered", get(bot::list))
+        .route("/kb/unanswered/{id}/resolve", post(bot::resolve))
         .route("/kb/search", get(kb::search))
+        .route("/kb/preview", post(kb::preview))
         .layer(DefaultBodyLimit::max(kb::KB_JSON_LIMIT));
     let api = Router::new()
         .route("/auth/login", post(auth::login))
@@ -80,6 +84,12 @@ pub fn router(state: AppState) -> Router {
             "/routing/rules",
             get(groups::rules).put(groups::replace_rules),
         )
+        .route(
+            "/auto_replies",
+            get(auto_replies::list).put(auto_replies::replace),
+        )
+        .route("/flows", get(flows::list).put(flows::replace))
+        .route("/workspace/hours", get(hours::get).put(hours::put))
         .route("/channels/{id}", get(channels::get).patch(channels::update))
         .route("/conversations", get(conversations::list))
         .route("/conversations/{id}", get(conversations::get))
@@ -95,6 +105,18 @@ pub fn router(state: AppState) -> Router {
         .route("/conversations/{id}/tags", put(teamwork::tags))
         .route("/conversations/{id}/follow_up", put(teamwork::follow_up))
         .route("/supervisor/overview", get(teamwork::overview))
+        .route(
+            "/quick_replies",
+            get(quick_replies::list).post(quick_replies::create),
+        )
+        .route(
+            "/quick_replies/{id}",
+            patch(quick_replies::update).delete(quick_replies::delete),
+        )
+        .route(
+            "/conversations/{id}/suggestions",
+            get(quick_replies::suggestions),
+        )
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .route("/uploads", post(files::upload).layer(upload_limit.clone()))
         .merge(knowledge_base);
@@ -108,6 +130,7 @@ pub fn router(state: AppState) -> Router {
     let widget = Router::new()
         .route("/session", post(widget::session))
         .route("/events", get(widget::events))
+        .route("/leave_message", post(hours::leave_message))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .route("/uploads", post(widget::upload).layer(upload_limit))
         .layer(cors);
@@ -126,6 +149,14 @@ pub fn router(state: AppState) -> Router {
         .route("/app/", get(assets::console_root))
         .route("/app/{*path}", get(assets::console))
         .route("/widget/{*path}", get(assets::widget))
+        // The public help centre (no sign-in): pages of published articles per channel key.
+        .route("/help/{key}", get(help::index))
+        .route("/help/{key}/search", get(help::search))
+        .route("/help/{key}/articles/{id}", get(help::article))
+        .route(
+            "/help/{key}/articles/{id}/vote",
+            post(help::vote).layer(DefaultBodyLimit::max(4 * 1024)),
+        )
         .fallback(|| async { error::ApiError::NotFound("no such endpoint".into()) })
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -142,6 +142,25 @@ pub fn load_dir(dir: &Path) -> Result<(Vec<Article>, Vec<Question>), EvalError> 
 pub struct EvalRun {
     /// (question, ranking) in input order.
     pub items: Vec<(Question, Ranking)>,
+    /// The decision made for each item by a caller that decides itself (the running bot);
+    /// `None`: decide from the ranking at the report's threshold.
+    pub decided: Option<Vec<Answer>>,
+}
+
+impl EvalRun {
+    /// Items whose decisions were made elsewhere (the bot in a running workspace); reports
+    /// use those decisions, and the rankings only for candidates and the best guess.
+    pub fn decided(items: Vec<(Question, Ranking, Answer)>) -> Self {
+        let mut run = EvalRun {
+            items: Vec::with_capacity(items.len()),
+            decided: Some(Vec::with_capacity(items.len())),
+        };
+        for (q, r, a) in items {
+            run.items.push((q, r));
+            run.decided.as_mut().expect("set above").push(a);
+        }
+        run
+    }
 }
 
 /// Ranks every question with `matcher`.
@@ -151,6 +170,7 @@ pub fn run(matcher: &dyn Matcher, questions: &[Question]) -> EvalRun {
             .iter()
             .map(|q| (q.clone(), matcher.rank(&q.q, None)))
             .collect(),
+        decided: None,
     }
 }
 
@@ -236,9 +256,12 @@ impl EvalRun {
         let mut zh = Figures::default();
         let mut en = Figures::default();
         let mut misses = Vec::new();
-        for (q, ranking) in &self.items {
+        for (i, (q, ranking)) in self.items.iter().enumerate() {
             let locale = q.locale();
-            let answer = decide(ranking.clone(), threshold);
+            let answer = match &self.decided {
+                Some(d) => d[i].clone(),
+                None => decide(ranking.clone(), threshold),
+            };
             let best = ranking
                 .candidates
                 .first()
@@ -419,6 +442,7 @@ mod tests {
     fn scores_same_topic_and_unanswerable() {
         let articles = vec![art("zh1", "zh-CN", &[]), art("en1", "en", &["zh1"])];
         let run = EvalRun {
+            decided: None,
             items: vec![
                 item("退款", Some("zh1"), Some(("zh1", 0.9))),
                 item("refund", Some("zh1"), Some(("en1", 0.9))),

@@ -2,6 +2,7 @@
 //! [`start`] directly to run the real server on a free port.
 
 pub mod backup;
+pub mod eval_faq;
 pub mod settings;
 
 use anyhow::Context;

@@ -167,7 +167,7 @@ fn init_logs(format: &str) {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Command::Eval { command } = &cli.command {
-        return eval(command);
+        return eval(command).await;
     }
     let common = match &cli.command {
         Command::Serve(a) => a.common.clone(),
@@ -248,27 +248,22 @@ fn print_manifest(m: &parley_server::backup::Manifest) {
     );
 }
 
-fn eval(command: &EvalCommand) -> anyhow::Result<()> {
-    use parley_kb::{eval, LexicalMatcher, Matcher};
+async fn eval(command: &EvalCommand) -> anyhow::Result<()> {
     let EvalCommand::Faq {
         kb,
         questions,
         threshold,
     } = command;
-    let articles = eval::load_articles(kb).with_context(|| format!("reading {}", kb.display()))?;
-    let questions = eval::load_questions(questions)
-        .with_context(|| format!("reading {}", questions.display()))?;
-    let mut builder = LexicalMatcher::builder(articles.clone());
-    if let Some(t) = threshold {
-        builder = builder.threshold(*t);
-    }
-    let matcher = builder.build();
-    let report = eval::evaluate(&matcher, &articles, &questions);
-    println!("{}", report.to_text());
-    if !report.meets(0.85, 0.10) {
+    let run = parley_server::eval_faq::run(kb, questions, *threshold).await?;
+    println!(
+        "{} articles loaded into a temporary workspace and published; every question asked the bot.",
+        run.articles
+    );
+    println!("{}", run.report.to_text());
+    if !run.report.meets(0.85, 0.10) {
         eprintln!(
             "quality bar missed at threshold {}: top-1 must be >= 0.85, wrong on unanswerable <= 0.10",
-            matcher.threshold()
+            run.report.threshold
         );
         std::process::exit(1);
     }

@@ -9,7 +9,12 @@ use parley_domain::routing::RoutingRule;
 use parley_domain::*;
 use parley_store_rows::*;
 
+mod auto_replies;
+mod bot;
+mod flows;
+mod hours;
 mod kb;
+mod quick_replies;
 mod routing;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -114,11 +119,13 @@ impl PostgresStore {
                             queued_at: None,
                             awaiting_reply_since: None,
                             required_skill: None,
+                            bot_active: false,
+                            bot_misses: 0,
                             last_seq: 0,
                             created_at: now,
                             updated_at: now,
                         };
-                        sqlx::query(&format!("INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"))
+                        sqlx::query(&format!("INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,0,0)"))
                             .bind(c.id.0)
                             .bind(ws.0)
                             .bind(channel_id.0)
@@ -141,12 +148,17 @@ impl PostgresStore {
                 }
             }
         };
+        let starts_bot = effects.starts_bot(&conv, created);
         let mut events = Vec::new();
         for e in effects.preceding(&conv, &msg.sender) {
             events.push(insert_event(&mut tx, &mut conv, &e, now).await?);
         }
         let message = insert_event(&mut tx, &mut conv, msg, now).await?;
         events.push(message.clone());
+        if starts_bot {
+            conv.bot_active = true;
+            conv.bot_misses = 0;
+        }
         save_conversation_state(&mut tx, &conv).await?;
         tx.commit().await.map_err(other)?;
         Ok(Appended {
@@ -249,8 +261,9 @@ async fn insert_event(
         assignee: e.assignee.clone(),
         note: e.note.clone(),
         reason: e.reason.clone(),
+        buttons: e.buttons.clone(),
     };
-    sqlx::query(&format!("INSERT INTO events ({EVENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)"))
+    sqlx::query(&format!("INSERT INTO events ({EVENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)"))
         .bind(event.id.0)
         .bind(event.workspace_id.0)
         .bind(event.conversation_id.0)
@@ -270,6 +283,7 @@ async fn insert_event(
         .bind(&event.note)
         .bind(event.created_at)
         .bind(if event.reason.is_empty() { None } else { Some(serde_json::to_string(&event.reason).map_err(other)?) })
+        .bind(if event.buttons.is_empty() { None } else { Some(serde_json::to_string(&event.buttons).map_err(other)?) })
         .execute(&mut **tx)
         .await
         .map_err(|e| if unique_violation(&e) { StoreError::Conflict("message") } else { other(e) })?;
@@ -311,7 +325,7 @@ async fn save_conversation_state(
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE conversations SET status = $1, assignee_id = $2, last_seq = $3, updated_at = $4, \
-         queued_at = $5, awaiting_reply_since = $6 WHERE id = $7",
+         queued_at = $5, awaiting_reply_since = $6, bot_active = $8, bot_misses = $9 WHERE id = $7",
     )
     .bind(c.status.as_str())
     .bind(c.assignee_id.map(|u| u.0))
@@ -320,6 +334,8 @@ async fn save_conversation_state(
     .bind(c.queued_at)
     .bind(c.awaiting_reply_since)
     .bind(c.id.0)
+    .bind(c.bot_active as i64)
+    .bind(c.bot_misses as i64)
     .execute(&mut **tx)
     .await
     .map_err(other)?;
@@ -679,7 +695,7 @@ impl Store for PostgresStore {
 
     async fn create_channel(&self, c: &Channel) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(&format!("INSERT INTO channels ({CHANNEL_COLS}, kind) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'website')"))
+        sqlx::query(&format!("INSERT INTO channels ({CHANNEL_COLS}, kind) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,'website')"))
             .bind(c.id.0)
             .bind(c.workspace_id.0)
             .bind(&c.name)
@@ -689,6 +705,9 @@ impl Store for PostgresStore {
             .bind(c.group_id.map(|g| g.0))
             .bind(serde_json::to_string(c.allowed_origins.as_slice()).map_err(other)?)
             .bind(c.created_at)
+            .bind(c.bot.as_ref().map(serde_json::to_string).transpose().map_err(other)?)
+            .bind(&c.greeting_text)
+            .bind(c.greeting_delay_secs as i64)
             .execute(&mut *tx)
             .await
             .map_err(other)?;
@@ -768,7 +787,10 @@ impl Store for PostgresStore {
         let row = sqlx::query(&format!(
             "UPDATE channels SET name = COALESCE($1, name), color = COALESCE($2, color), \
              welcome_text = COALESCE($3, welcome_text), allowed_origins = COALESCE($4, allowed_origins), \
-             group_id = CASE WHEN $7 THEN $8 ELSE group_id END \
+             group_id = CASE WHEN $7 THEN $8 ELSE group_id END, \
+             bot = CASE WHEN $9 THEN $10 ELSE bot END, \
+             greeting_text = COALESCE($11, greeting_text), \
+             greeting_delay_secs = COALESCE($12, greeting_delay_secs) \
              WHERE id = $5 AND workspace_id = $6 RETURNING {CHANNEL_COLS}"
         ))
         .bind(&p.name)
@@ -779,6 +801,17 @@ impl Store for PostgresStore {
         .bind(ws.0)
         .bind(p.group_id.is_some())
         .bind(p.group_id.flatten().map(|g| g.0))
+        .bind(p.bot.is_some())
+        .bind(
+            p.bot
+                .as_ref()
+                .and_then(|b| b.as_ref())
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(other)?,
+        )
+        .bind(&p.greeting_text)
+        .bind(p.greeting_delay_secs.map(|d| d as i64))
         .fetch_optional(&mut *tx)
         .await
         .map_err(other)?;
@@ -795,7 +828,7 @@ impl Store for PostgresStore {
     }
 
     async fn create_visitor(&self, v: &Visitor, token_hash: &str) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO visitors ({VISITOR_COLS}, token_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)"))
+        sqlx::query(&format!("INSERT INTO visitors ({VISITOR_COLS}, token_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)"))
             .bind(v.id.0)
             .bind(v.workspace_id.0)
             .bind(v.channel_id.0)
@@ -811,6 +844,7 @@ impl Store for PostgresStore {
             .bind(&v.ip)
             .bind(v.first_seen_at)
             .bind(v.last_seen_at)
+            .bind(&v.phone)
             .bind(token_hash)
             .execute(&self.pool)
             .await
@@ -1527,7 +1561,9 @@ impl Store for PostgresStore {
 
     async fn waiting_groups_with_hours(&self) -> StoreResult<Vec<Group>> {
         let rows = sqlx::query(&format!(
-            "SELECT {GROUP_COLS} FROM agent_groups g WHERE g.hours IS NOT NULL AND EXISTS ( \
+            "SELECT {GROUP_COLS} FROM agent_groups g WHERE (g.hours IS NOT NULL OR EXISTS ( \
+               SELECT 1 FROM workspace_hours w WHERE w.workspace_id = g.workspace_id AND w.enabled)) \
+             AND EXISTS ( \
                SELECT 1 FROM conversations c WHERE c.group_id = g.id AND c.status = 'open' \
                AND c.assignee_id IS NULL AND c.queued_at IS NOT NULL)"
         ))
@@ -1637,11 +1673,149 @@ impl Store for PostgresStore {
         let column = if helpful { "helpful_yes" } else { "helpful_no" };
         self.kb_count(ws, id, column).await
     }
+    async fn record_kb_vote_once(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        voter: &[u8],
+        helpful: bool,
+        now: Millis,
+        since: Millis,
+    ) -> StoreResult<Option<bool>> {
+        self.kb_vote_once(ws, id, voter, helpful, now, since).await
+    }
     async fn published_kb_articles(&self, ws: WorkspaceId) -> StoreResult<Vec<PublishedArticle>> {
         self.kb_published(ws).await
     }
     async fn kb_generation(&self, ws: WorkspaceId) -> StoreResult<i64> {
         self.kb_generation_of(ws).await
+    }
+
+    async fn list_auto_replies(&self, ws: WorkspaceId) -> StoreResult<Vec<AutoReply>> {
+        self.ar_list(ws).await
+    }
+    async fn replace_auto_replies(&self, ws: WorkspaceId, rules: &[AutoReply]) -> StoreResult<()> {
+        self.ar_replace(ws, rules).await
+    }
+    async fn auto_reply_generation(&self, ws: WorkspaceId) -> StoreResult<i64> {
+        self.ar_generation(ws).await
+    }
+    async fn count_auto_reply_hit(&self, ws: WorkspaceId, id: AutoReplyId) -> StoreResult<bool> {
+        self.ar_hit(ws, id).await
+    }
+
+    async fn set_bot_misses(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        misses: i32,
+    ) -> StoreResult<bool> {
+        self.bot_set_misses(ws, id, misses).await
+    }
+    async fn end_bot(&self, ws: WorkspaceId, id: ConversationId) -> StoreResult<bool> {
+        self.bot_end(ws, id).await
+    }
+    async fn flows(&self, ws: WorkspaceId) -> StoreResult<Vec<parley_domain::flow::Flow>> {
+        self.flows_get(ws).await
+    }
+    async fn replace_flows(
+        &self,
+        ws: WorkspaceId,
+        flows: &[parley_domain::flow::Flow],
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.flows_replace(ws, flows, now).await
+    }
+    async fn flow_state(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+    ) -> StoreResult<Option<(String, String)>> {
+        self.flow_state_get(ws, id).await
+    }
+    async fn set_flow_state(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        at: Option<(&str, &str)>,
+    ) -> StoreResult<()> {
+        self.flow_state_set(ws, id, at).await
+    }
+    async fn add_unanswered(&self, q: &Unanswered) -> StoreResult<()> {
+        self.unanswered_add(q).await
+    }
+    async fn list_unanswered(
+        &self,
+        ws: WorkspaceId,
+        include_resolved: bool,
+        limit: i64,
+    ) -> StoreResult<Vec<Unanswered>> {
+        self.unanswered_list(ws, include_resolved, limit).await
+    }
+    async fn resolve_unanswered(
+        &self,
+        ws: WorkspaceId,
+        id: UnansweredId,
+        article: Option<ArticleId>,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        self.unanswered_resolve(ws, id, article, now).await
+    }
+
+    // Business hours (hours.rs)
+    async fn workspace_hours(&self, ws: WorkspaceId) -> StoreResult<Option<WorkspaceHours>> {
+        self.hours_get(ws).await
+    }
+    async fn set_workspace_hours(
+        &self,
+        ws: WorkspaceId,
+        hours: &WorkspaceHours,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.hours_set(ws, hours, now).await
+    }
+    async fn claim_off_hours_reply(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        now: Millis,
+        until: Millis,
+    ) -> StoreResult<bool> {
+        self.hours_claim_reply(ws, id, now, until).await
+    }
+    async fn set_visitor_contact(
+        &self,
+        ws: WorkspaceId,
+        id: VisitorId,
+        name: Option<&str>,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) -> StoreResult<Option<Visitor>> {
+        self.visitor_set_contact(ws, id, name, email, phone).await
+    }
+
+    async fn create_quick_reply(&self, r: &QuickReply) -> StoreResult<()> {
+        self.qr_create(r).await
+    }
+    async fn get_quick_reply(
+        &self,
+        ws: WorkspaceId,
+        id: QuickReplyId,
+    ) -> StoreResult<Option<QuickReply>> {
+        self.qr_get(ws, id).await
+    }
+    async fn list_quick_replies(
+        &self,
+        ws: WorkspaceId,
+        owner: UserId,
+    ) -> StoreResult<Vec<QuickReply>> {
+        self.qr_list(ws, owner).await
+    }
+    async fn update_quick_reply(&self, r: &QuickReply) -> StoreResult<bool> {
+        self.qr_update(r).await
+    }
+    async fn delete_quick_reply(&self, ws: WorkspaceId, id: QuickReplyId) -> StoreResult<bool> {
+        self.qr_delete(ws, id).await
     }
 
     async fn create_attachment(&self, a: &Attachment) -> StoreResult<()> {

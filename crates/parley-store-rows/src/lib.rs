@@ -66,7 +66,8 @@ pub fn user(r: &impl Get) -> R<User> {
 }
 
 pub const CHANNEL_COLS: &str =
-    "id, workspace_id, name, widget_key, color, welcome_text, group_id, allowed_origins, created_at";
+    "id, workspace_id, name, widget_key, color, welcome_text, group_id, allowed_origins, created_at, bot, \
+     greeting_text, greeting_delay_secs";
 
 pub fn channel(r: &impl Get) -> R<Channel> {
     let origins: String = r.text("allowed_origins")?;
@@ -78,11 +79,17 @@ pub fn channel(r: &impl Get) -> R<Channel> {
         widget_key: r.text("widget_key")?,
         color: r.text("color")?,
         welcome_text: r.text("welcome_text")?,
+        greeting_text: r.text("greeting_text")?,
+        greeting_delay_secs: r.int("greeting_delay_secs")?.clamp(0, 600) as u32,
         group_id: r.opt_uuid("group_id")?.map(GroupId),
         // Loaded separately (ENTRY_POINT_SELECT) and put in place by attach_entry_points.
         entry_points: vec![],
         allowed_origins: OriginList::from_stored(serde_json::from_str(&origins)?),
         created_at: r.int("created_at")?,
+        bot: match r.opt_text("bot")? {
+            Some(json) => Some(serde_json::from_str(&json)?),
+            None => None,
+        },
     })
 }
 
@@ -114,7 +121,7 @@ pub fn attach_entry_points(channels: &mut [Channel], options: Vec<(ChannelId, En
 
 pub const VISITOR_COLS: &str =
     "id, workspace_id, channel_id, name, email, current_url, current_title, referrer, \
-     user_agent, browser, os, language, ip, first_seen_at, last_seen_at";
+     user_agent, browser, os, language, ip, first_seen_at, last_seen_at, phone";
 
 pub fn visitor(r: &impl Get) -> R<Visitor> {
     let id = VisitorId(r.uuid("id")?);
@@ -124,6 +131,7 @@ pub fn visitor(r: &impl Get) -> R<Visitor> {
         channel_id: ChannelId(r.uuid("channel_id")?),
         name: r.opt_text("name")?,
         email: r.opt_text("email")?,
+        phone: r.opt_text("phone")?,
         display_name: r
             .opt_text("name")?
             .unwrap_or_else(|| Visitor::default_display_name(id)),
@@ -142,7 +150,7 @@ pub fn visitor(r: &impl Get) -> R<Visitor> {
 
 pub const CONVERSATION_COLS: &str =
     "id, workspace_id, channel_id, visitor_id, status, assignee_id, group_id, priority, \
-     queued_at, awaiting_reply_since, required_skill, last_seq, created_at, updated_at";
+     queued_at, awaiting_reply_since, required_skill, last_seq, created_at, updated_at, bot_active, bot_misses";
 
 pub fn conversation(r: &impl Get) -> R<Conversation> {
     Ok(Conversation {
@@ -157,6 +165,8 @@ pub fn conversation(r: &impl Get) -> R<Conversation> {
         queued_at: r.opt_int("queued_at")?,
         awaiting_reply_since: r.opt_int("awaiting_reply_since")?,
         required_skill: r.opt_text("required_skill")?,
+        bot_active: r.int("bot_active")? != 0,
+        bot_misses: r.int("bot_misses")? as i32,
         last_seq: r.int("last_seq")?,
         created_at: r.int("created_at")?,
         updated_at: r.int("updated_at")?,
@@ -225,7 +235,7 @@ pub fn summary(r: &impl Get) -> R<ConversationSummary> {
 }
 
 pub const EVENT_COLS: &str = "id, workspace_id, conversation_id, seq, kind, sender_kind, sender_id, sender_name, \
-     sender_avatar, client_id, body, attachments, status, assignee_id, assignee_name, assignee_avatar, note, created_at, reason";
+     sender_avatar, client_id, body, attachments, status, assignee_id, assignee_name, assignee_avatar, note, created_at, reason, buttons";
 
 pub fn event(r: &impl Get) -> R<Event> {
     let attachments: String = r.text("attachments")?;
@@ -258,6 +268,10 @@ pub fn event(r: &impl Get) -> R<Event> {
         assignee,
         note: r.opt_text("note")?,
         reason: match r.opt_text("reason")? {
+            Some(json) => serde_json::from_str(&json)?,
+            None => vec![],
+        },
+        buttons: match r.opt_text("buttons")? {
             Some(json) => serde_json::from_str(&json)?,
             None => vec![],
         },
@@ -422,5 +436,69 @@ pub fn kb_published(r: &impl Get) -> R<PublishedArticle> {
         helpful_yes: r.int("helpful_yes")?,
         helpful_no: r.int("helpful_no")?,
         published_at: r.opt_int("published_at")?.unwrap_or_default(),
+    })
+}
+
+pub const QUICK_REPLY_COLS: &str =
+    "id, workspace_id, owner_id, shortcut, title, text, category, created_at, updated_at";
+
+pub fn quick_reply(r: &impl Get) -> R<QuickReply> {
+    let owner_id = r.opt_uuid("owner_id")?.map(UserId);
+    Ok(QuickReply {
+        id: QuickReplyId(r.uuid("id")?),
+        workspace_id: WorkspaceId(r.uuid("workspace_id")?),
+        scope: if owner_id.is_some() {
+            ReplyScope::Personal
+        } else {
+            ReplyScope::Team
+        },
+        owner_id,
+        shortcut: r.text("shortcut")?,
+        title: r.text("title")?,
+        text: r.text("text")?,
+        category: r.text("category")?,
+        created_at: r.int("created_at")?,
+        updated_at: r.int("updated_at")?,
+    })
+}
+
+pub const UNANSWERED_COLS: &str =
+    "id, workspace_id, channel_id, conversation_id, question, article_id, resolved_at, created_at";
+
+pub fn unanswered(r: &impl Get) -> R<Unanswered> {
+    Ok(Unanswered {
+        id: UnansweredId(r.uuid("id")?),
+        workspace_id: WorkspaceId(r.uuid("workspace_id")?),
+        channel_id: ChannelId(r.uuid("channel_id")?),
+        conversation_id: ConversationId(r.uuid("conversation_id")?),
+        question: r.text("question")?,
+        article_id: r.opt_uuid("article_id")?.map(ArticleId),
+        resolved_at: r.opt_int("resolved_at")?,
+        created_at: r.int("created_at")?,
+    })
+}
+
+pub const AUTO_REPLY_COLS: &str = "id, workspace_id, position, name, keywords, mode, channel_ids, \
+     time_window, reply, buttons, enabled, hits, created_at, updated_at";
+
+pub fn auto_reply(r: &impl Get) -> R<AutoReply> {
+    Ok(AutoReply {
+        id: AutoReplyId(r.uuid("id")?),
+        workspace_id: WorkspaceId(r.uuid("workspace_id")?),
+        position: r.int("position")? as i32,
+        name: r.text("name")?,
+        keywords: serde_json::from_str(&r.text("keywords")?)?,
+        mode: MatchMode::parse(&r.text("mode")?).context("mode")?,
+        channel_ids: serde_json::from_str(&r.text("channel_ids")?)?,
+        window: match r.opt_text("time_window")? {
+            Some(json) => Some(serde_json::from_str(&json)?),
+            None => None,
+        },
+        reply: r.text("reply")?,
+        buttons: serde_json::from_str(&r.text("buttons")?)?,
+        enabled: r.int("enabled")? != 0,
+        hits: r.int("hits")?,
+        created_at: r.int("created_at")?,
+        updated_at: r.int("updated_at")?,
     })
 }

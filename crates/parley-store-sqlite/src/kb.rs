@@ -484,3 +484,55 @@ impl SqliteStore {
         Ok(g.unwrap_or(0))
     }
 }
+
+impl SqliteStore {
+    /// See `Store::record_kb_vote_once`: forgets the workspace's votes older than `since`,
+    /// remembers this one unless the voter has a newer one on the article, and counts it then.
+    pub(crate) async fn kb_vote_once(
+        &self,
+        ws: WorkspaceId,
+        id: ArticleId,
+        voter: &[u8],
+        helpful: bool,
+        now: Millis,
+        since: Millis,
+    ) -> StoreResult<Option<bool>> {
+        let mut tx = self.begin().await?;
+        match article_in(&mut tx, ws, id).await? {
+            Some(a) if a.published_version.is_some() => {}
+            _ => return Ok(None),
+        }
+        sqlx::query("DELETE FROM kb_votes WHERE workspace_id = $1 AND voted_at < $2")
+            .bind(ws.0)
+            .bind(since)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        let fresh = sqlx::query(
+            "INSERT INTO kb_votes (workspace_id, article_id, voter, voted_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (article_id, voter) DO NOTHING",
+        )
+        .bind(ws.0)
+        .bind(id.0)
+        .bind(voter)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(other)?
+        .rows_affected()
+            == 1;
+        if fresh {
+            let column = if helpful { "helpful_yes" } else { "helpful_no" };
+            sqlx::query(&format!(
+                "UPDATE kb_articles SET {column} = {column} + 1 WHERE id = $1 AND workspace_id = $2"
+            ))
+            .bind(id.0)
+            .bind(ws.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        }
+        tx.commit().await.map_err(other)?;
+        Ok(Some(fresh))
+    }
+}

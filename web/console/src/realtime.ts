@@ -137,7 +137,7 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
 // Frames and events
 
 export interface TypingFrom {
-  kind: SenderKind
+  kind: Exclude<SenderKind, 'bot'>
   id: string | null
   name: string | null
 }

@@ -43,6 +43,8 @@ export function reasonClause(r: Reason, t: Translate): string | null {
       return t('chat.reason.released')
     case 'visitor_chose':
       return t('chat.reason.visitorChose', { group: r.group })
+    case 'bot_handoff':
+      return t(`chat.reason.bot.${r.trigger}`)
     default:
       return null
   }

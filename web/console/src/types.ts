@@ -5,7 +5,7 @@ export type AgentStatus = 'online' | 'busy' | 'away'
 /** A colleague's presence as `agent_status` frames report it. */
 export type Presence = AgentStatus | 'offline'
 export type ConversationStatus = 'open' | 'resolved'
-export type SenderKind = 'visitor' | 'agent' | 'system'
+export type SenderKind = 'visitor' | 'agent' | 'system' | 'bot'
 export type InboxView = 'mine' | 'unassigned' | 'queued' | 'all'
 export type EventKind = 'message' | 'status' | 'assignment' | 'queued' | 'note'
 
@@ -41,6 +41,9 @@ export interface Channel {
   widget_key: string
   color: string
   welcome_text: string
+  /** Shown by the widget as a message from the channel after `greeting_delay_secs` (0: off). */
+  greeting_text?: string
+  greeting_delay_secs?: number
   allowed_origins: string[]
   created_at: string
   snippet: string
@@ -48,6 +51,15 @@ export interface Channel {
   group_id?: string | null
   /** Groups the visitor picks from before the chat starts, in order (empty: no choice). */
   entry_points?: EntryPoint[]
+  /** The FAQ bot that answers first; null or absent: none. */
+  bot?: BotSettings | null
+}
+
+export interface BotSettings {
+  enabled: boolean
+  name: string
+  miss_limit: number
+  handoff_keywords: string[]
 }
 
 /** An option of a channel's entry menu; an empty label shows the group's name. */
@@ -60,6 +72,8 @@ export interface Visitor {
   id: string
   name: string | null
   email: string | null
+  /** Given in the leave-a-message form. */
+  phone?: string | null
   display_name: string
   current_url: string | null
   current_title: string | null
@@ -130,6 +144,8 @@ export interface ConvEvent {
   note?: string | null
   /** Why the system did this, clause by clause (see reasons.ts). Internal: empty for visitors. */
   reason?: Reason[]
+  /** Under a bot's message: related questions it offered, a help-centre link. */
+  buttons?: { label: string; url?: string | null }[]
 }
 
 /** One clause of a routing explanation, tagged by `code` (the server's `Reason`). */
@@ -152,6 +168,7 @@ export type Reason =
   | { code: 'taken_over'; by: string }
   | { code: 'released' }
   | { code: 'visitor_chose'; group: string }
+  | { code: 'bot_handoff'; trigger: 'asked' | 'keyword' | 'misses' }
 
 export interface ApiToken {
   id: string
@@ -193,6 +210,29 @@ export interface WeeklyHours {
   days: Partial<Record<Weekday, MinuteRange[]>>
 }
 
+/** A date with its own hours in the workspace calendar; no ranges: closed all day. */
+export interface SpecialDay {
+  /** YYYY-MM-DD in the workspace's time zone. */
+  date: string
+  ranges: MinuteRange[]
+  note?: string | null
+}
+
+/** PUT /workspace/hours. */
+export interface WorkspaceHoursInput {
+  enabled: boolean
+  time_zone: string
+  days: Partial<Record<Weekday, MinuteRange[]>>
+  special_days: SpecialDay[]
+  /** `{next_open}` becomes when the team is back; null: the built-in text. */
+  off_hours_text: string | null
+}
+
+export interface WorkspaceHours extends WorkspaceHoursInput {
+  open_now: boolean
+  next_open_at: string | null
+}
+
 export interface Group {
   id: string
   name: string
@@ -228,4 +268,96 @@ export interface SupervisorOverview {
   open: number
   unassigned: number
   queued: number
+}
+
+/** 快捷回复: `team` replies are shared; `personal` ones only their owner sees. */
+export interface QuickReply {
+  id: string
+  scope: 'team' | 'personal'
+  owner_id: string | null
+  shortcut: string
+  title: string
+  text: string
+  category: string
+  created_at: string
+  updated_at: string
+}
+
+export interface ArticleSuggestion {
+  id: string
+  title: string
+  excerpt: string
+  /** The article in the help centre, relative to Parley's address. */
+  url: string
+  confidence: number
+}
+
+/** Suggestions for the visitor's last message (`seq`; null when the visitor has not written). */
+export interface Suggestions {
+  seq: number | null
+  message: string | null
+  articles: ArticleSuggestion[]
+  quick_replies: QuickReply[]
+}
+
+// -- knowledge base ------------------------------------------------------------
+
+export type KbLocale = 'zh-CN' | 'en'
+export type ArticleStatus = 'draft' | 'published'
+
+export interface KbCategory {
+  id: string
+  name: string
+  /** Smaller comes first. */
+  position: number
+  created_at: string
+}
+
+/** The current version as editors see it, with publishing state and counters. */
+export interface KbArticle {
+  id: string
+  category_id: string | null
+  locale: KbLocale
+  title: string
+  body_markdown: string
+  keywords: string[]
+  tags: string[]
+  status: ArticleStatus
+  version: number
+  published_version: number | null
+  published_at: string | null
+  views: number
+  helpful_yes: number
+  helpful_no: number
+  created_at: string
+  updated_at: string
+}
+
+export interface KbArticleVersion {
+  article_id: string
+  version: number
+  title: string
+  body_markdown: string
+  keywords: string[]
+  tags: string[]
+  restored_from: number | null
+  edited_by: string
+  created_at: string
+}
+
+export interface KbSearchHit {
+  /** The published version, with current counters. */
+  article: Omit<KbArticle, 'status' | 'published_version' | 'created_at' | 'updated_at' | 'body_markdown'> & { body_markdown: string; published_at: string }
+  confidence: number
+}
+
+/** A question the FAQ bot could not answer. */
+export interface UnansweredQuestion {
+  id: string
+  channel_id: string
+  conversation_id: string
+  question: string
+  article_id: string | null
+  resolved_at: string | null
+  created_at: string
 }

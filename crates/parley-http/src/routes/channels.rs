@@ -4,7 +4,7 @@ use crate::extract::{Auth, Json};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use parley_core::service::ChannelInput;
+use parley_core::service::{BotInput, ChannelInput};
 use parley_domain::{Channel, ChannelId, GroupId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -44,6 +44,11 @@ pub struct ChannelRequest {
     pub name: Option<String>,
     pub color: Option<String>,
     pub welcome_text: Option<String>,
+    /// Shown by the widget as a message from the channel `greeting_delay_secs` after the chat
+    /// opens (not stored); variables as in auto-replies. Empty: none.
+    pub greeting_text: Option<String>,
+    /// 0 (off) to 600.
+    pub greeting_delay_secs: Option<u32>,
     pub allowed_origins: Option<Vec<String>>,
     /// The group conversations are routed to; `null` switches routing off (agents pick
     /// conversations from the unassigned list). Leave out to keep.
@@ -53,6 +58,21 @@ pub struct ChannelRequest {
     /// The groups the visitor picks from before the chat starts, in order (at most 10);
     /// `[]` removes them. Leave out to keep.
     pub entry_points: Option<Vec<EntryPointRequest>>,
+    /// The FAQ bot that answers first; `null` removes it. Leave out to keep.
+    #[serde(default, deserialize_with = "crate::extract::double_option")]
+    #[schema(value_type = Option<BotRequest>)]
+    pub bot: Option<Option<BotRequest>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct BotRequest {
+    pub enabled: bool,
+    /// 1 to 40 characters; default 智能助手.
+    pub name: Option<String>,
+    /// Unanswered questions in a row before a person takes over, 1 to 5; default 2.
+    pub miss_limit: Option<u8>,
+    /// Extra phrases that hand over at once (besides 人工, human …).
+    pub handoff_keywords: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -89,9 +109,19 @@ impl TryFrom<ChannelRequest> for ChannelInput {
             name: r.name,
             color: r.color,
             welcome_text: r.welcome_text,
+            greeting_text: r.greeting_text,
+            greeting_delay_secs: r.greeting_delay_secs,
             allowed_origins: r.allowed_origins,
             group_id,
             entry_points,
+            bot: r.bot.map(|b| {
+                b.map(|b| BotInput {
+                    enabled: b.enabled,
+                    name: b.name,
+                    miss_limit: b.miss_limit,
+                    handoff_keywords: b.handoff_keywords,
+                })
+            }),
         })
     }
 }

@@ -379,3 +379,29 @@ pub async fn search(
             .await?,
     ))
 }
+
+// ----- preview ------------------------------------------------------------------------------
+
+#[derive(Deserialize, ToSchema)]
+pub struct PreviewRequest {
+    /// Markdown, at most 100 KB.
+    pub body_markdown: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PreviewResponse {
+    /// The HTML the help centre shows for this Markdown (raw HTML in it is escaped).
+    pub html: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/kb/preview", tag = "kb", request_body = PreviewRequest,
+    responses((status = 200, body = PreviewResponse), (status = 422, body = ErrorBody)))]
+pub async fn preview(
+    Auth(_agent): Auth,
+    Json(req): Json<PreviewRequest>,
+) -> ApiResult<axum::Json<PreviewResponse>> {
+    let body = parse_article_body(&req.body_markdown).map_err(|e| ApiError::Validation(e.0))?;
+    Ok(axum::Json(PreviewResponse {
+        html: crate::markdown::to_html(&body),
+    }))
+}

@@ -1,11 +1,17 @@
 pub mod assets;
 pub mod auth;
+pub mod auto_replies;
+pub mod bot;
 pub mod channels;
 pub mod conversations;
 pub mod files;
+pub mod flows;
 pub mod groups;
+pub mod help;
+pub mod hours;
 pub mod kb;
 pub mod people;
+pub mod quick_replies;
 pub mod system;
 pub mod teamwork;
 pub mod widget;

@@ -55,6 +55,7 @@ pub struct VisitorView {
     pub id: String,
     pub name: Option<String>,
     pub email: Option<String>,
+    pub phone: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -69,6 +70,11 @@ pub struct ChannelLook {
     pub name: String,
     pub color: String,
     pub welcome_text: String,
+    /// Shown as a message from the channel `greeting_delay_secs` after the chat opens, once
+    /// per visitor session; variables are filled in by the widget. Empty: none.
+    pub greeting_text: String,
+    /// 0: no greeting.
+    pub greeting_delay_secs: u32,
     /// The groups the visitor may pick from before their first message, in order; empty:
     /// no choice offered.
     pub entry_points: Vec<EntryOption>,
@@ -90,6 +96,18 @@ pub struct SessionResponse {
     pub conversation: Option<ConversationState>,
     pub channel: ChannelLook,
     pub agents_online: bool,
+    /// Whether the team is working now, so the widget can show the off-hours notice and the
+    /// leave-a-message form before the visitor writes.
+    pub business_hours: OpenStatus,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OpenStatus {
+    pub open: bool,
+    /// RFC 3339, while closed.
+    pub next_open_at: Option<String>,
+    /// The same in the visitor's language, in the team's time zone ("周一 09:00").
+    pub next_open_text: Option<String>,
 }
 
 pub fn context(
@@ -128,12 +146,27 @@ pub async fn session(
             origin(&headers),
         )
         .await?;
+    // The conversation's group, or the one a new conversation would start in.
+    let group = match &s.conversation {
+        Some(c) => c.group_id,
+        None => s.channel.group_id,
+    };
+    let hours = state
+        .parley
+        .open_now(
+            s.channel.workspace_id,
+            group,
+            req.language.as_deref(),
+            parley_domain::now_millis(),
+        )
+        .await?;
     Ok(axum::Json(SessionResponse {
         visitor_token: s.visitor_token,
         visitor: VisitorView {
             id: s.visitor.id.to_string(),
             name: s.visitor.name,
             email: s.visitor.email,
+            phone: s.visitor.phone,
         },
         conversation: s.conversation.map(|c| ConversationState {
             id: c.id.to_string(),
@@ -144,6 +177,8 @@ pub async fn session(
             name: s.channel.name,
             color: s.channel.color,
             welcome_text: s.channel.welcome_text,
+            greeting_text: s.channel.greeting_text,
+            greeting_delay_secs: s.channel.greeting_delay_secs,
             entry_points: s
                 .channel
                 .entry_points
@@ -155,6 +190,11 @@ pub async fn session(
                 .collect(),
         },
         agents_online: s.agents_online,
+        business_hours: OpenStatus {
+            open: hours.open,
+            next_open_at: hours.next_open.map(parley_domain::rfc3339),
+            next_open_text: hours.next_open_text,
+        },
     }))
 }
 

@@ -29,19 +29,7 @@ async fn group(admin: &Session, name: &str) -> String {
 
 /// A group with one online agent (their socket is returned, so they stay online).
 async fn staffed_group(app: &TestApp, admin: &Session, name: &str) -> (String, Session, Ws) {
-    let gid = group(admin, name).await;
-    let agent = app.person(admin, "agent").await;
-    let r = admin
-        .client
-        .put(app.url(&format!("/api/v1/groups/{gid}/members")))
-        .header("x-csrf-token", &admin.csrf)
-        .json(&json!({"members": [{"user_id": agent.user_id()}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let ws = Ws::agent(app, &agent.token().await).await;
-    (gid, agent, ws)
+    app.staffed_group(admin, name).await
 }
 
 async fn patch_channel(admin: &Session, channel: &Value, body: Value) -> reqwest::Response {

@@ -167,6 +167,31 @@ impl TestApp {
         r.json().await.unwrap()
     }
 
+    /// A group with a new agent as its only member, online (the socket keeps them online).
+    pub async fn staffed_group(&self, admin: &Session, name: &str) -> (String, Session, Ws) {
+        let r = admin
+            .post(
+                "/api/v1/groups",
+                json!({"name": name, "policy": ["least_load"]}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let gid = r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let agent = self.person(admin, "agent").await;
+        let r = admin
+            .put(
+                &format!("/api/v1/groups/{gid}/members"),
+                json!({"members": [{"user_id": agent.user_id()}]}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let ws = Ws::agent(self, &agent.token().await).await;
+        (gid, agent, ws)
+    }
+
     pub async fn visitor(&self, channel: &Value, origin: &str) -> Visitor {
         let key = channel["widget_key"].as_str().unwrap();
         let res = reqwest::Client::new()
@@ -216,6 +241,15 @@ impl Session {
     pub async fn patch(&self, path: &str, body: Value) -> reqwest::Response {
         self.client
             .patch(format!("{}{}", self.base, path))
+            .header("x-csrf-token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+    pub async fn put(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .put(format!("{}{}", self.base, path))
             .header("x-csrf-token", &self.csrf)
             .json(&body)
             .send()

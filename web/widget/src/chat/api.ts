@@ -1,6 +1,6 @@
 // REST calls of the widget API (docs/protocol.md §4).
 
-import type { Attachment, Page, SessionResponse } from './types';
+import type { Attachment, LeaveResponse, Page, SessionResponse } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -53,5 +53,18 @@ export function uploadFile(base: string, visitorToken: string, file: File): Prom
     method: 'POST',
     headers: { authorization: `Bearer ${visitorToken}` },
     body: form,
+  });
+}
+
+/** The leave-a-message form; `client_id` makes a retry safe. */
+export function leaveMessage(
+  base: string,
+  visitorToken: string,
+  body: { name?: string; email?: string; phone?: string; message: string; client_id: string },
+): Promise<LeaveResponse> {
+  return call<LeaveResponse>(`${base}/api/widget/v1/leave_message`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${visitorToken}` },
+    body: JSON.stringify(body),
   });
 }

@@ -9,7 +9,13 @@ export interface Attachment {
   url: string;
 }
 
-export type SenderKind = 'visitor' | 'agent' | 'system';
+export type SenderKind = 'visitor' | 'agent' | 'system' | 'bot';
+
+/** Under an automatic message: without `url` a click sends `label`; with one it opens the page. */
+export interface Button {
+  label: string;
+  url?: string | null;
+}
 
 export interface Sender {
   kind: SenderKind;
@@ -36,6 +42,7 @@ export interface ChatEvent {
   attachments?: Attachment[];
   status?: 'open' | 'resolved' | null;
   assignee?: Person | null;
+  buttons?: Button[];
 }
 
 export interface ConversationRef {
@@ -52,10 +59,26 @@ export interface Page {
 
 export interface SessionResponse {
   visitor_token: string;
-  visitor: { id: string; name: string | null; email: string | null };
+  visitor: { id: string; name: string | null; email: string | null; phone?: string | null };
   conversation: ConversationRef | null;
-  channel: { name: string; color: string; welcome_text: string | null; entry_points?: { group_id: string; label: string }[] };
+  channel: {
+    name: string;
+    color: string;
+    welcome_text: string | null;
+    entry_points?: { group_id: string; label: string }[];
+    /** Shown as a message from the channel this many seconds after the panel opens (0: off). */
+    greeting_text?: string;
+    greeting_delay_secs?: number;
+  };
   agents_online: boolean;
+  /** Whether the team is working now; closed: the off-hours notice and the leave-a-message form. */
+  business_hours?: { open: boolean; next_open_at: string | null; next_open_text: string | null };
+}
+
+export interface LeaveResponse {
+  conversation_id: string;
+  event: ChatEvent;
+  duplicate: boolean;
 }
 
 export interface AckFrame {

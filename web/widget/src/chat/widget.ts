@@ -1,13 +1,15 @@
 // The chat UI: launcher, panel, message list and composer, inside an open shadow root.
 
 import css from './style.css?inline';
-import { ApiError, startSession, uploadFile } from './api';
+import { ApiError, leaveMessage, startSession, uploadFile } from './api';
 import { chime, TitleBlinker, unlockAudio } from './attention';
 import { clockTime, formatSize, h, initials, linkified, resolveUrl, safeColor, textOn } from './dom';
 import { EMOJI } from './emoji';
 import { groupForSend, readEntryOptions, showEntry, type EntryOption } from './entry';
 import { eventLine, queueText } from './events';
 import { pickLocale, translate, type Locale, type MessageKey } from './i18n';
+import { LeaveForm, type LeaveBody } from './leave';
+import { fillTemplate } from './template';
 import {
   backoffDelay,
   newClientId,
@@ -18,7 +20,7 @@ import {
   type ConnState,
   type StorageLike,
 } from './realtime';
-import type { Attachment, ChatEvent, Page, SenderKind } from './types';
+import type { Attachment, Button, ChatEvent, Page, SenderKind } from './types';
 
 export interface WidgetConfig {
   key: string;
@@ -61,6 +63,7 @@ interface MsgData {
   name: string | null;
   avatar: string | null;
   time: string | null;
+  buttons?: Button[];
 }
 
 export class Widget {
@@ -78,6 +81,10 @@ export class Widget {
   private conn: ConnState = 'waiting';
   private fatal: MessageKey | null = null;
   private channelName: string | null = null;
+  /** The channel's greeting (主动邀请语), shown once per browser session after the panel opens. */
+  private greeting: { text: string; delay: number } | null = null;
+  private greetTimer: ReturnType<typeof setTimeout> | undefined;
+  private visitorName: string | null = null;
   private activeConv: string | null = null;
   private seen: Record<string, number>;
   private live = new Set<string>();
@@ -91,6 +98,11 @@ export class Widget {
   private chosenGroup: string | null = null;
   /** Where the visitor waits in the queue, if they do. */
   private waiting: { conv: string; position: number; leaveMessage?: boolean } | null = null;
+  /** Outside business hours: when the team is back, in words (null: not known). */
+  private offHours: { when: string | null } | null = null;
+  private offHoursEl!: HTMLDivElement;
+  private leave!: LeaveForm;
+  private visitorContact: { name: string | null; contact: string | null } = { name: null, contact: null };
 
   private byClient = new Map<string, HTMLElement>();
   private bySeq = new Map<string, HTMLElement>();
@@ -191,6 +203,7 @@ export class Widget {
           if (this.waiting && this.waiting.conv === conv) {
             this.waiting.leaveMessage = true;
             this.renderQueue();
+            this.showLeave();
           }
         },
         onFatal: () => this.setFatal('originDenied'),
@@ -308,6 +321,11 @@ export class Widget {
     this.errorEl = h('div', { class: 'error', testid: 'parley-error', role: 'alert', hidden: '' }, this.errorText, dismiss);
     this.noticeEl = h('div', { class: 'notice', testid: 'parley-offline-notice', hidden: '' });
     this.text(this.noticeEl, 'offlineNotice');
+    this.offHoursEl = h('div', { class: 'notice', testid: 'parley-off-hours', role: 'status', hidden: '' });
+    this.bind(() => {
+      const oh = this.offHours;
+      this.offHoursEl.textContent = oh ? (oh.when ? this.t('offHours', { when: oh.when }) : this.t('offHoursNoTime')) : '';
+    });
 
     // messages
     this.welcomeBody = h('div', { class: 'body' });
@@ -329,6 +347,8 @@ export class Widget {
     this.pendingEl = h('div', { class: 'pending-list' });
     this.list = h('div', { class: 'messages', testid: 'parley-messages', role: 'log', 'aria-live': 'polite' }, this.welcomeEl, this.entryEl, this.pendingEl);
     // Stay at the bottom when the list shrinks (a notice appears, the keyboard opens) if we were there.
+    this.leave = new LeaveForm({ t: (k, v) => this.t(k, v), bind: (f) => this.bind(f), submit: (b) => this.submitLeave(b) });
+    this.list.appendChild(this.leave.el);
     this.list.addEventListener('scroll', () => (this.stick = this.nearBottom()), { passive: true });
     if (typeof ResizeObserver === 'function') new ResizeObserver(() => this.stick && this.scrollDown()).observe(this.list);
 
@@ -402,6 +422,7 @@ export class Widget {
       header,
       this.errorEl,
       this.noticeEl,
+      this.offHoursEl,
       this.list,
       this.typingEl,
       this.emojiGrid,
@@ -464,10 +485,14 @@ export class Widget {
     this.root.style.setProperty('--c', color);
     this.root.style.setProperty('--ct', textOn(color));
     this.welcomeBody.textContent = '';
-    if (ch.welcome_text) this.welcomeBody.appendChild(linkified(ch.welcome_text));
+    this.visitorName = res.visitor.name;
+    if (ch.welcome_text) this.welcomeBody.appendChild(linkified(this.withVars(ch.welcome_text)));
+    this.greeting = ch.greeting_text && ch.greeting_delay_secs ? { text: ch.greeting_text, delay: Math.min(ch.greeting_delay_secs, 600) } : null;
+    if (this.isOpen) this.scheduleGreeting();
     this.welcomeEl.hidden = !ch.welcome_text;
     this.entryOptions = readEntryOptions(ch.entry_points);
     if (!this.entryOptions.some((o) => o.group_id === this.chosenGroup)) this.chosenGroup = null;
+    this.setHours(res.business_hours, res.visitor);
     this.setOnline(!!res.agents_online);
     if (res.conversation) {
       this.convEl(res.conversation.id);
@@ -510,7 +535,8 @@ export class Widget {
 
   private setOnline(online: boolean): void {
     this.agentsOnline = online;
-    this.noticeEl.hidden = online;
+    // Outside business hours the off-hours notice says it better.
+    this.noticeEl.hidden = online || !!this.offHours;
     this.renderStatus();
   }
 
@@ -555,14 +581,65 @@ export class Widget {
     if (open) {
       this.scrollDown();
       if (!this.input.disabled && window.innerWidth > 480) this.input.focus();
+      this.scheduleGreeting();
     } else {
       this.emojiGrid.hidden = true;
+      clearTimeout(this.greetTimer);
+      this.greetTimer = undefined;
     }
     this.attention();
   }
 
   toggle(): void {
     this.setOpen(!this.isOpen);
+  }
+
+  // ---- welcome and greeting texts
+
+  /** The channel's text with its variables filled from this page and visitor. */
+  private withVars(text: string): string {
+    const name = this.channelName;
+    return fillTemplate(
+      text,
+      { 'visitor.name': this.visitorName, 'page.title': document.title, 'page.url': location.href, 'channel.name': name },
+      { 'page.title': location.href, 'agent.name': name },
+    );
+  }
+
+  private get greetedKey(): string {
+    return `parley:greeted:${this.cfg.key}`;
+  }
+
+  /** Starts the greeting's clock while the panel is open, for a visitor not yet chatting. */
+  private scheduleGreeting(): void {
+    const g = this.greeting;
+    if (!g || this.greetTimer !== undefined || this.activeConv || this.fatal) return;
+    try {
+      if (sessionStorage.getItem(this.greetedKey)) return;
+    } catch {
+      /* no session storage: greet on every page */
+    }
+    this.greetTimer = setTimeout(() => this.showGreeting(g.text), g.delay * 1000);
+  }
+
+  /** A message from the channel under the welcome text; a prompt, not stored. */
+  private showGreeting(text: string): void {
+    if (!this.isOpen || this.activeConv) return;
+    try {
+      sessionStorage.setItem(this.greetedKey, '1');
+    } catch {
+      /* shown anyway */
+    }
+    const name = this.channelName || this.t('agent');
+    const body = h('div', { class: 'body', testid: 'parley-greeting-body' }, linkified(this.withVars(text)));
+    const el = h(
+      'div',
+      { class: 'msg agent', testid: 'parley-greeting' },
+      this.avatar(name, null),
+      h('div', { class: 'col' }, h('div', { class: 'who' }, name), h('div', { class: 'bubble' }, body)),
+    );
+    this.list.insertBefore(el, this.entryEl);
+    this.scrollDown();
   }
 
   private get watching(): boolean {
@@ -616,6 +693,40 @@ export class Widget {
       this.waiting = { conv, position, leaveMessage: this.waiting?.conv === conv && !!this.waiting.leaveMessage };
     }
     this.renderQueue();
+  }
+
+  // ---- business hours and the leave-a-message form
+
+  private setHours(bh: { open: boolean; next_open_text: string | null } | undefined, v: { name: string | null; email: string | null; phone?: string | null }): void {
+    this.visitorContact = { name: v.name, contact: v.phone || v.email };
+    const closed = !!bh && !bh.open;
+    this.offHours = closed ? { when: bh!.next_open_text } : null;
+    this.offHoursEl.hidden = !closed;
+    this.offHoursEl.textContent = closed ? (bh!.next_open_text ? this.t('offHours', { when: bh!.next_open_text }) : this.t('offHoursNoTime')) : '';
+    if (closed) this.showLeave();
+  }
+
+  /** The form, introduced by the off-hours line or, after a long wait in the queue, by the queue's. */
+  private showLeave(): void {
+    this.leave.show(() => this.t(this.offHours ? 'leaveIntro' : 'leaveMessage'), this.visitorContact);
+    if (this.stick) this.scrollDown();
+  }
+
+  private async submitLeave(body: LeaveBody): Promise<void> {
+    await this.sessionReady;
+    if (!this.token) throw new Error(this.t('leaveFailed'));
+    try {
+      const res = await leaveMessage(this.cfg.base, this.token, { ...body, client_id: newClientId() });
+      this.visitorContact = { name: body.name || this.visitorContact.name, contact: body.phone || body.email || null };
+      this.convEl(res.conversation_id);
+      this.activeConv = res.conversation_id;
+      this.rt.addConversation({ id: res.conversation_id, status: 'open', last_seq: 0 });
+      this.renderEntry();
+    } catch (e) {
+      // The server's words for a refused field; anything else gets the generic line.
+      if (e instanceof ApiError && e.status === 422 && e.message) throw new Error(e.message);
+      throw new Error(this.t('leaveFailed'));
+    }
   }
 
   private renderQueue(): void {
@@ -684,12 +795,13 @@ export class Widget {
       if (line === 'message') {
         const sender = ev.sender || { kind: 'system', id: null, name: null, avatar_url: null };
         const data: MsgData = {
-          kind: sender.kind === 'visitor' || sender.kind === 'agent' ? sender.kind : 'system',
+          kind: sender.kind === 'visitor' || sender.kind === 'agent' || sender.kind === 'bot' ? sender.kind : 'system',
           body: ev.body || '',
           attachments: ev.attachments || [],
           name: sender.name,
           avatar: sender.avatar_url,
           time: ev.created_at,
+          buttons: ev.buttons,
         };
         let el = (ev.client_id && this.byClient.get(ev.client_id)) || this.bySeq.get(`${conv}:${ev.seq}`);
         if (!el) el = h('div', { testid: 'parley-message' });
@@ -769,12 +881,33 @@ export class Widget {
       }
     }
     const col = h('div', { class: 'col' });
-    if (d.kind === 'agent' && d.name) col.appendChild(h('div', { class: 'who' }, d.name));
+    const left = d.kind === 'agent' || d.kind === 'bot';
+    if (left && d.name) col.appendChild(h('div', { class: 'who' }, d.name));
     col.appendChild(h('div', { class: 'bubble' }, body, atts));
+    if (d.buttons && d.buttons.length) col.appendChild(this.buttons(d.buttons));
     col.appendChild(h('div', { class: 'meta' }));
-    if (d.kind === 'agent') el.appendChild(this.avatar(d.name || this.t('agent'), d.avatar));
+    if (left) el.appendChild(this.avatar(d.name || this.t('agent'), d.avatar));
     el.appendChild(col);
     this.fillMeta(el, d.time, pending);
+  }
+
+  /** The bot's suggestions: a click sends the label as the visitor's message; links open. */
+  private buttons(list: Button[]): HTMLElement {
+    const row = h('div', { class: 'btns', testid: 'parley-buttons' });
+    for (const b of list) {
+      if (b.url) {
+        const href = resolveUrl(this.cfg.base, b.url);
+        if (href) row.appendChild(h('a', { class: 'btn', href, target: '_blank', rel: 'noopener noreferrer', testid: 'parley-button' }, b.label));
+        continue;
+      }
+      const btn = h('button', { type: 'button', class: 'btn', testid: 'parley-button' }, b.label);
+      btn.addEventListener('click', () => {
+        if (this.fatal) return;
+        this.queue({ client_id: newClientId(), body: b.label, created_at: new Date().toISOString() });
+      });
+      row.appendChild(btn);
+    }
+    return row;
   }
 
   private fillMeta(el: HTMLElement, time: string | null, pending: boolean): void {

@@ -1,0 +1,272 @@
+//! Keyword auto-replies (关键词自动回复): admins and supervisors keep an ordered list of rules;
+//! the first enabled rule matching a visitor's message answers it at once as an automatic
+//! message with quick-reply buttons (routing still brings a person).
+//!
+//! Each node caches the workspace's compiled rules with its `auto_reply_generation`, which the
+//! store bumps in the transaction that saves the rules. A message reads the generation (one
+//! indexed row) and recompiles only when it moved, so a save on any node reaches every node
+//! with its next message, and regexes are never compiled per message.
+
+use crate::service::{Actor, Agent, Parley};
+use crate::{ServiceError, ServiceResult};
+use dashmap::DashMap;
+use parley_domain::template::{fill, TemplateValues};
+use parley_domain::*;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Longest filled-in reply sent, in characters (a message holds 5000).
+const MAX_SENT_CHARS: usize = 4000;
+
+/// One rule as sent by the console; `id` keeps an existing rule's hit count.
+#[derive(Debug, Clone)]
+pub struct AutoReplyInput {
+    pub id: Option<AutoReplyId>,
+    pub name: String,
+    pub keywords: Vec<String>,
+    /// `exact`, `contains` or `regex`.
+    pub mode: String,
+    pub channel_ids: Vec<ChannelId>,
+    pub window: Option<WindowInput>,
+    pub reply: String,
+    pub buttons: Vec<String>,
+    pub enabled: bool,
+}
+
+/// A daily window as `HH:MM` times and an IANA zone (empty: UTC).
+#[derive(Debug, Clone)]
+pub struct WindowInput {
+    pub start: String,
+    pub end: String,
+    pub time_zone: String,
+}
+
+/// A workspace's compiled rules, as of `generation`.
+pub struct BuiltRules {
+    pub generation: i64,
+    pub rules: CompiledRules,
+}
+
+/// The per-workspace rule cache of one node.
+#[derive(Default)]
+pub struct AutoReplyCache {
+    built: DashMap<WorkspaceId, Arc<BuiltRules>>,
+    builds: AtomicU64,
+}
+
+impl AutoReplyCache {
+    /// How many times this node compiled a workspace's rules (for tests and metrics).
+    pub fn builds(&self) -> u64 {
+        self.builds.load(Ordering::Relaxed)
+    }
+}
+
+fn require_manager(agent: &Agent) -> ServiceResult<()> {
+    if matches!(agent.user.role, Role::Admin | Role::Supervisor) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
+            "only admins and supervisors can manage auto-replies".into(),
+        ))
+    }
+}
+
+/// `rules[i].field (“name”): message`, so the console can put it next to the field.
+fn rule_error(i: usize, name: &str, field: &str, message: &str) -> ServiceError {
+    let name = name.trim();
+    if name.is_empty() {
+        ServiceError::Invalid(format!("rules[{i}].{field}: {message}"))
+    } else {
+        ServiceError::Invalid(format!("rules[{i}].{field} (“{name}”): {message}"))
+    }
+}
+
+impl Parley {
+    pub async fn list_auto_replies(&self, agent: &Agent) -> ServiceResult<Vec<AutoReply>> {
+        require_manager(agent)?;
+        Ok(self
+            .store
+            .list_auto_replies(agent.user.workspace_id)
+            .await?)
+    }
+
+    /// Replaces the workspace's rules with `inputs`, in this order. Every rule is checked (and
+    /// its patterns compiled) before anything is written; the first problem is reported.
+    pub async fn replace_auto_replies(
+        &self,
+        agent: &Agent,
+        inputs: Vec<AutoReplyInput>,
+    ) -> ServiceResult<Vec<AutoReply>> {
+        require_manager(agent)?;
+        let ws = agent.user.workspace_id;
+        if inputs.len() > MAX_AUTO_REPLIES {
+            return Err(ServiceError::Invalid(format!(
+                "at most {MAX_AUTO_REPLIES} auto-reply rules"
+            )));
+        }
+        let channels: Vec<ChannelId> = self
+            .store
+            .list_channels(ws)
+            .await?
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        let existing: HashMap<AutoReplyId, AutoReply> = self
+            .store
+            .list_auto_replies(ws)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let now = now_millis();
+        let mut rules = Vec::with_capacity(inputs.len());
+        for (i, input) in inputs.into_iter().enumerate() {
+            let err = |field: &str, message: &str| rule_error(i, &input.name, field, message);
+            let mode = MatchMode::parse(&input.mode).map_err(|e| err("mode", &e.0))?;
+            if let Some(c) = input.channel_ids.iter().find(|c| !channels.contains(c)) {
+                return Err(err(
+                    "channel_ids",
+                    &format!("no channel {c} in this workspace"),
+                ));
+            }
+            let window = match &input.window {
+                None => None,
+                Some(w) => {
+                    let start = parse_clock(&w.start).map_err(|e| err("window", &e.0))?;
+                    let end = parse_clock(&w.end).map_err(|e| err("window", &e.0))?;
+                    Some(
+                        TimeWindow::parse(start, end, &w.time_zone)
+                            .map_err(|e| err("window", &e.0))?,
+                    )
+                }
+            };
+            let content = AutoReplyContent::parse(
+                &input.name,
+                &input.keywords,
+                mode,
+                input.channel_ids.clone(),
+                window,
+                &input.reply,
+                &input.buttons,
+                input.enabled,
+            )
+            .map_err(|e| err(e.field, &e.message))?;
+            // An id of another workspace (or a stale one) is a new rule.
+            let before = input.id.and_then(|id| existing.get(&id));
+            let id = match before {
+                Some(b) if !rules.iter().any(|r: &AutoReply| r.id == b.id) => b.id,
+                _ => AutoReplyId::new(),
+            };
+            let before = existing.get(&id);
+            let rule = AutoReply {
+                id,
+                workspace_id: ws,
+                position: i as i32,
+                name: content.name,
+                keywords: content.keywords,
+                mode: content.mode,
+                channel_ids: content.channel_ids,
+                window: content.window,
+                reply: content.reply,
+                buttons: content.buttons,
+                enabled: content.enabled,
+                hits: before.map_or(0, |b| b.hits),
+                created_at: before.map_or(now, |b| b.created_at),
+                updated_at: now,
+            };
+            rules.push(rule);
+        }
+        self.store.replace_auto_replies(ws, &rules).await?;
+        Ok(rules)
+    }
+
+    /// The workspace's compiled rules, recompiled first when they changed (on any node).
+    pub async fn auto_reply_rules(&self, ws: WorkspaceId) -> ServiceResult<Arc<BuiltRules>> {
+        // Read before the rules: a save in between makes the next message recompile again
+        // instead of keeping newer rules under an older generation.
+        let generation = self.store.auto_reply_generation(ws).await?;
+        if let Some(b) = self.auto_replies.built.get(&ws) {
+            if b.generation >= generation {
+                return Ok(b.clone());
+            }
+        }
+        let rules = self.store.list_auto_replies(ws).await?;
+        let compiled = tokio::task::spawn_blocking(move || CompiledRules::new(rules))
+            .await
+            .map_err(|e| anyhow::anyhow!("compiling auto-replies: {e}"))?;
+        let built = Arc::new(BuiltRules {
+            generation,
+            rules: compiled,
+        });
+        self.auto_replies.built.insert(ws, built.clone());
+        self.auto_replies.builds.fetch_add(1, Ordering::Relaxed);
+        Ok(built)
+    }
+
+    /// Answers a visitor's message with the first matching rule; true when it did.
+    pub(crate) async fn auto_reply(&self, conv: &Conversation, actor: &Actor, text: &str) -> bool {
+        let Actor::Visitor(v) = actor else {
+            return false;
+        };
+        if text.trim().is_empty() {
+            return false;
+        }
+        let ws = conv.workspace_id;
+        let built = match self.auto_reply_rules(ws).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "loading auto-replies");
+                return false;
+            }
+        };
+        let Some(rule) = built.rules.find(text, conv.channel_id, now_millis()) else {
+            return false;
+        };
+        let agent_name = match conv.assignee_id {
+            Some(a) => self
+                .store
+                .get_user(ws, a)
+                .await
+                .ok()
+                .flatten()
+                .map(|u| u.name),
+            None => None,
+        };
+        let values = TemplateValues {
+            visitor_name: v.visitor.name.clone(),
+            page_title: v.visitor.current_title.clone(),
+            page_url: v.visitor.current_url.clone(),
+            agent_name,
+            channel_name: Some(v.channel.name.clone()),
+        };
+        // Without an inline fallback: the page's address stands in for its title, the team
+        // (channel) for an agent not yet assigned.
+        let fallback = TemplateValues {
+            page_title: v.visitor.current_url.clone(),
+            agent_name: Some(v.channel.name.clone()),
+            ..Default::default()
+        };
+        let body: String = fill(&rule.reply, &values, &fallback)
+            .chars()
+            .take(MAX_SENT_CHARS)
+            .collect();
+        if body.trim().is_empty() {
+            return false;
+        }
+        if let Err(e) = self.store.count_auto_reply_hit(ws, rule.id).await {
+            tracing::error!(error = %e, "counting an auto-reply hit");
+        }
+        let buttons = rule
+            .buttons
+            .iter()
+            .map(|label| Button {
+                label: label.clone(),
+                url: None,
+            })
+            .collect();
+        self.post_bot_message(conv, &v.channel.name, &body, buttons)
+            .await;
+        true
+    }
+}
