@@ -50,6 +50,12 @@ test('the bot answers from the knowledge base, then hands over to an agent with 
   await admin.getByTestId('channel-save').click();
   await expect(admin.getByText('修改已保存')).toBeVisible();
   await admin.getByTestId('channel-bot').screenshot({ path: testInfo.outputPath('console-bot-settings.png') });
+  // Bot training: the admin adds the shop's own words as synonyms.
+  await admin.getByTestId('settings-nav-unanswered').click();
+  await admin.getByTestId('synonyms-text').fill('退货，退掉\n发货，寄出');
+  await admin.getByTestId('synonyms-save').click();
+  await expect(admin.getByText('已保存 2 组同义词')).toBeVisible();
+  await admin.getByTestId('synonyms').screenshot({ path: testInfo.outputPath('console-synonyms.png') });
 
   // The agent is online.
   const bo = await (await browser.newContext({ locale: 'zh-CN', viewport: { width: 1440, height: 900 } })).newPage();

@@ -235,3 +235,15 @@ pub async fn flows_and_flow_steps_are_scoped(s: DynStore) {
     s.set_flow_state(f.ws.id, id, None).await.unwrap();
     assert_eq!(s.flow_state(f.ws.id, id).await.unwrap(), None);
 }
+
+pub async fn kb_synonyms_round_trip_and_move_the_generation(s: DynStore) {
+    let f = fixture(&s, "syn").await;
+    let other = fixture(&s, "syn-other").await;
+    assert_eq!(s.kb_synonyms(f.ws.id).await.unwrap(), "");
+    let before = s.kb_generation(f.ws.id).await.unwrap();
+    assert!(s.set_kb_synonyms(f.ws.id, "退款, 退钱").await.unwrap());
+    assert_eq!(s.kb_synonyms(f.ws.id).await.unwrap(), "退款, 退钱");
+    assert!(s.kb_generation(f.ws.id).await.unwrap() > before);
+    assert_eq!(s.kb_synonyms(other.ws.id).await.unwrap(), "");
+    assert!(!s.set_kb_synonyms(WorkspaceId::new(), "x, y").await.unwrap());
+}

@@ -44,6 +44,7 @@ macro_rules! conformance_tests {
             leases_have_one_holder_at_a_time,
             bot_phase_starts_ends_once_and_collects_questions,
             flows_and_flow_steps_are_scoped,
+            kb_synonyms_round_trip_and_move_the_generation,
             workspace_hours_round_trip_and_claim_once,
             kb_is_scoped_to_its_workspace,
             kb_versions_publish_and_restore,

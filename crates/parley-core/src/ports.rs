@@ -628,6 +628,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Increases with every change of what the public sees (0 for a new workspace).
     async fn kb_generation(&self, ws: WorkspaceId) -> StoreResult<i64>;
+    /// The workspace's own synonym groups (the matcher's text format; empty: none).
+    async fn kb_synonyms(&self, ws: WorkspaceId) -> StoreResult<String>;
+    /// Replaces them and moves `kb_generation`; false for an unknown workspace.
+    async fn set_kb_synonyms(&self, ws: WorkspaceId, text: &str) -> StoreResult<bool>;
 
     // ----- keyword auto-replies (关键词自动回复) ------------------------------------------
     /// The workspace's rules by position.

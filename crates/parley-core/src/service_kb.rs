@@ -388,6 +388,25 @@ impl Parley {
         }
     }
 
+    // ----- synonyms ----------------------------------------------------------------------------
+
+    /// The workspace's own synonym groups as the admin wrote them, and how they parse.
+    pub async fn kb_synonyms(&self, agent: &Agent) -> ServiceResult<KbSynonyms> {
+        let text = self.store.kb_synonyms(agent.user.workspace_id).await?;
+        Ok(KbSynonyms::of(text))
+    }
+
+    /// Replaces the workspace's synonym groups: one group per line, terms separated by commas
+    /// (, ， 、 |), `#` starts a comment. Every node's bot uses them from its next question.
+    pub async fn set_kb_synonyms(&self, agent: &Agent, text: &str) -> ServiceResult<KbSynonyms> {
+        require_editor(agent)?;
+        check_synonyms(text)?;
+        self.store
+            .set_kb_synonyms(agent.user.workspace_id, text)
+            .await?;
+        Ok(KbSynonyms::of(text.to_owned()))
+    }
+
     // ----- the public side and the bot ------------------------------------------------------
 
     /// The workspace's published articles as the matcher takes them (published versions only).
@@ -418,9 +437,13 @@ impl Parley {
         let categories = self.store.list_kb_categories(ws).await?;
         let articles = to_matcher(&published, &categories);
         // Building segments every article (and loads jieba's dictionary once per process).
+        let own = self.store.kb_synonyms(ws).await?;
         let threshold = self.kb.threshold.get().copied();
         let matcher = tokio::task::spawn_blocking(move || {
-            let builder = LexicalMatcher::builder(articles);
+            // The workspace's groups add to the built-in customer-service vocabulary.
+            let mut synonyms = parley_kb::SynonymTable::builtin();
+            synonyms.extend(&parley_kb::SynonymTable::parse(&own));
+            let builder = LexicalMatcher::builder(articles).synonyms(synonyms);
             match threshold {
                 Some(t) => builder.threshold(t),
                 None => builder,
@@ -543,4 +566,51 @@ fn to_matcher(published: &[PublishedArticle], categories: &[Category]) -> Vec<pa
             matcher_article(a, category)
         })
         .collect()
+}
+
+/// A workspace's synonyms: the text as written and the groups it makes.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KbSynonyms {
+    pub text: String,
+    pub groups: Vec<Vec<String>>,
+    /// How many built-in groups apply besides these.
+    pub builtin_groups: usize,
+}
+
+impl KbSynonyms {
+    fn of(text: String) -> Self {
+        let groups = parley_kb::SynonymTable::parse(&text).groups().to_vec();
+        KbSynonyms {
+            text,
+            groups,
+            builtin_groups: parley_kb::SynonymTable::builtin().len(),
+        }
+    }
+}
+
+/// Limits on what an admin may save: the text, the groups and each term.
+fn check_synonyms(text: &str) -> Result<(), ServiceError> {
+    if text.chars().count() > 20_000 {
+        return Err(ServiceError::Invalid(
+            "synonyms: at most 20000 characters".into(),
+        ));
+    }
+    let table = parley_kb::SynonymTable::parse(text);
+    if table.len() > 500 {
+        return Err(ServiceError::Invalid("synonyms: at most 500 groups".into()));
+    }
+    for g in table.groups() {
+        if g.len() > 30 {
+            return Err(ServiceError::Invalid(format!(
+                "synonyms: the group “{}” has more than 30 terms",
+                g[0]
+            )));
+        }
+        if let Some(t) = g.iter().find(|t| t.chars().count() > 30) {
+            return Err(ServiceError::Invalid(format!(
+                "synonyms: “{t}” is longer than 30 characters"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/kb/unanswered", get(bot::list))
         .route("/kb/unanswered/{id}/resolve", post(bot::resolve))
+        .route("/kb/synonyms", get(kb::synonyms).put(kb::set_synonyms))
         .route("/kb/search", get(kb::search))
         .route("/kb/preview", post(kb::preview))
         .layer(DefaultBodyLimit::max(kb::KB_JSON_LIMIT));

@@ -17,7 +17,7 @@ use utoipa::OpenApi;
         kb::list_categories, kb::create_category, kb::update_category, kb::delete_category,
         kb::list_articles, kb::create_article, kb::get_article, kb::update_article, kb::delete_article,
         kb::publish, kb::unpublish, kb::versions, kb::restore, kb::search, kb::preview,
-        bot::list, bot::resolve,
+        bot::list, bot::resolve, kb::synonyms, kb::set_synonyms,
         quick_replies::list, quick_replies::create, quick_replies::update, quick_replies::delete, quick_replies::suggestions,
         auto_replies::list, auto_replies::replace,
         flows::list, flows::replace,

@@ -550,3 +550,29 @@ impl PostgresStore {
         Ok(Some(fresh))
     }
 }
+
+impl PostgresStore {
+    pub(crate) async fn kb_synonyms_of(&self, ws: WorkspaceId) -> StoreResult<String> {
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT kb_synonyms FROM workspaces WHERE id = $1")
+                .bind(ws.0)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(other)?;
+        Ok(text.unwrap_or_default())
+    }
+
+    /// Saves the synonyms and moves the generation in one statement, so every node rebuilds
+    /// its matcher with them on its next question.
+    pub(crate) async fn kb_set_synonyms(&self, ws: WorkspaceId, text: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE workspaces SET kb_synonyms = $1, kb_generation = kb_generation + 1 WHERE id = $2",
+        )
+        .bind(text)
+        .bind(ws.0)
+        .execute(&self.pool)
+        .await
+        .map_err(other)?;
+        Ok(done.rows_affected() == 1)
+    }
+}

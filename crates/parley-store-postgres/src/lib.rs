@@ -1690,6 +1690,12 @@ impl Store for PostgresStore {
     async fn kb_generation(&self, ws: WorkspaceId) -> StoreResult<i64> {
         self.kb_generation_of(ws).await
     }
+    async fn kb_synonyms(&self, ws: WorkspaceId) -> StoreResult<String> {
+        self.kb_synonyms_of(ws).await
+    }
+    async fn set_kb_synonyms(&self, ws: WorkspaceId, text: &str) -> StoreResult<bool> {
+        self.kb_set_synonyms(ws, text).await
+    }
 
     async fn list_auto_replies(&self, ws: WorkspaceId) -> StoreResult<Vec<AutoReply>> {
         self.ar_list(ws).await

@@ -405,3 +405,32 @@ pub async fn preview(
         html: crate::markdown::to_html(&body),
     }))
 }
+
+// ----- synonyms -----------------------------------------------------------------------------
+
+#[utoipa::path(get, path = "/api/v1/kb/synonyms", tag = "kb",
+    responses((status = 200, body = parley_core::service_kb::KbSynonyms)))]
+pub async fn synonyms(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+) -> ApiResult<axum::Json<parley_core::service_kb::KbSynonyms>> {
+    Ok(axum::Json(state.parley.kb_synonyms(&agent).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SynonymsRequest {
+    /// One group per line, terms separated by commas (, ， 、 |); `#` starts a comment.
+    pub text: String,
+}
+
+#[utoipa::path(put, path = "/api/v1/kb/synonyms", tag = "kb", request_body = SynonymsRequest,
+    responses((status = 200, body = parley_core::service_kb::KbSynonyms), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_synonyms(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Json(req): Json<SynonymsRequest>,
+) -> ApiResult<axum::Json<parley_core::service_kb::KbSynonyms>> {
+    Ok(axum::Json(
+        state.parley.set_kb_synonyms(&agent, &req.text).await?,
+    ))
+}

@@ -12,6 +12,7 @@ both_backends!(
     two_misses_hand_over_and_are_collected_for_admins,
     an_agent_who_replies_takes_the_conversation_from_the_bot,
     bot_settings_are_validated,
+    the_workspaces_synonyms_teach_the_bot,
 );
 
 /// A published article; returns its id.
@@ -348,5 +349,76 @@ async fn bot_settings_are_validated(app: TestApp) {
     assert_eq!(
         c["bot"],
         json!({"enabled": false, "name": "小智", "miss_limit": 2, "handoff_keywords": ["投诉"]})
+    );
+}
+
+async fn the_workspaces_synonyms_teach_the_bot(app: TestApp) {
+    let admin = app.admin().await;
+    let r = admin
+        .post(
+            "/api/v1/kb/articles",
+            json!({"title": "Refund policy", "body_markdown": "Refunds are paid within 3 days.",
+                   "keywords": ["refund"], "locale": "en"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = admin
+        .post(&format!("/api/v1/kb/articles/{id}/publish"), json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let (channel, agent, _agent_ws) = shop(&app, &admin).await;
+
+    // A word the knowledge base does not use: the bot has no answer.
+    let v = app.visitor(&channel, "https://shop.test").await;
+    let mut vws = Ws::visitor(&app, &v).await;
+    let ack = vws.send_message("s1", None, "where is my kickback").await;
+    let conv = ack["conversation_id"].as_str().unwrap().to_owned();
+    follow(&mut vws, &conv, &ack).await;
+    let miss = bot_says(&mut vws).await;
+    assert_eq!(miss["buttons"][0]["label"], "转人工", "{miss}");
+
+    // Only editors change synonyms; bad ones are refused and change nothing.
+    assert_eq!(admin.json("/api/v1/kb/synonyms").await["text"], "");
+    let r = agent
+        .put("/api/v1/kb/synonyms", json!({"text": "refund, kickback"}))
+        .await;
+    assert_eq!(r.status(), 403);
+    let r = admin
+        .put(
+            "/api/v1/kb/synonyms",
+            json!({"text": format!("refund, {}", "k".repeat(31))}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(admin.json("/api/v1/kb/synonyms").await["text"], "");
+
+    let r = admin
+        .put(
+            "/api/v1/kb/synonyms",
+            json!({"text": "# our customers' words\nrefund, kickback"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let saved: Value = r.json().await.unwrap();
+    assert_eq!(saved["groups"], json!([["refund", "kickback"]]));
+    assert!(saved["builtin_groups"].as_u64().unwrap() > 10);
+
+    // The same question from another visitor is now answered with the article.
+    let v2 = app.visitor(&channel, "https://shop.test").await;
+    let mut vws2 = Ws::visitor(&app, &v2).await;
+    let ack = vws2.send_message("s2", None, "where is my kickback").await;
+    let conv2 = ack["conversation_id"].as_str().unwrap().to_owned();
+    follow(&mut vws2, &conv2, &ack).await;
+    let answer = bot_says(&mut vws2).await;
+    assert!(
+        answer["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("Refund policy"),
+        "{answer}"
     );
 }

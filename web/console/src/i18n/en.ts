@@ -297,7 +297,7 @@ const en = {
       quickReplies: 'Quick replies',
       autoReplies: 'Auto-replies',
       flows: 'Guided flows',
-      unanswered: 'Unanswered questions',
+      unanswered: 'Bot training',
       kb: 'Knowledge base',
       tokens: 'API tokens',
       password: 'Password',
@@ -325,8 +325,8 @@ const en = {
     action: { step: 'Go to step', link: 'Open link', human: 'Talk to a person', end: 'End the flow' },
   },
   unanswered: {
-    title: 'Unanswered questions',
-    intro: 'Questions visitors asked the bot that it could not answer. Link each to the article that answers it (and add its words to the article’s keywords), or write one.',
+    title: 'Bot training',
+    intro: 'Unanswered: questions visitors asked the bot that it could not answer. Link each to the article that answers it (and add its words to the article’s keywords), or write one.',
     showHandled: 'Show handled',
     empty: 'Nothing waiting.',
     question: 'Question',
@@ -339,6 +339,11 @@ const en = {
     dismiss: 'Dismiss',
     linked: 'Linked',
     dismissed: 'Dismissed',
+    synonymsTitle: 'Synonyms',
+    synonymsIntro: 'One group of words that mean the same per line, separated by commas, e.g. “refund, money back, reimburse”. The bot treats the words of a group as one when it matches questions; {builtin} built-in customer-service groups apply as well.',
+    synonymsPlaceholder: 'refund, money back, reimburse\ninvoice, receipt, fapiao',
+    synonymsSaved: '{n} synonym groups saved; the bot uses them from its next question',
+    synonymsCount: '{n} groups of your own',
   },
   channels: {
     bot: {

@@ -298,7 +298,7 @@ const zhCN: Messages = {
       quickReplies: '快捷回复',
       autoReplies: '自动回复',
       flows: '多轮引导',
-      unanswered: '机器人未答问题',
+      unanswered: '机器人训练',
       kb: '知识库',
       tokens: 'API 令牌',
       password: '密码',
@@ -326,8 +326,8 @@ const zhCN: Messages = {
     action: { step: '进入步骤', link: '打开链接', human: '转人工', end: '结束引导' },
   },
   unanswered: {
-    title: '机器人未答问题',
-    intro: '访客问了机器人却没有得到答案的问题。把它关联到能回答的文章（并在文章里补充关键词），或新写一篇。',
+    title: '机器人训练',
+    intro: '未答问题：访客问了机器人却没有得到答案的问题。把它关联到能回答的文章（并在文章里补充关键词），或新写一篇。',
     showHandled: '显示已处理',
     empty: '没有待处理的问题。',
     question: '问题',
@@ -340,6 +340,11 @@ const zhCN: Messages = {
     dismiss: '忽略',
     linked: '已关联',
     dismissed: '已忽略',
+    synonymsTitle: '同义词',
+    synonymsIntro: '每行一组意思相同的词，用逗号分隔，例如“退款，退钱，钱退回来”。机器人匹配问题时把同组的词当作同一个词；另有 {builtin} 组内置客服常用同义词。',
+    synonymsPlaceholder: '退款，退钱，钱退回来\n发票，开票，税票',
+    synonymsSaved: '已保存 {n} 组同义词，机器人下一个问题起生效',
+    synonymsCount: '{n} 组自定义同义词',
   },
   channels: {
     bot: {
