@@ -69,8 +69,14 @@ test('the bot answers from the knowledge base, then hands over to an agent with 
   const visitor = await (await browser.newContext({ locale: 'zh-CN', viewport: { width: 1000, height: 800 } })).newPage();
   await visitor.goto(site.url + '/');
   await visitor.getByTestId('parley-launcher').click();
-  await visitor.getByTestId('parley-input').fill('我想退货退款，怎么操作？');
+  await visitor.getByTestId('parley-input').pressSequentially('我想退货退款，怎么操作？', { delay: 20 });
+  // While typing, help articles are suggested (links to the help centre).
+  const suggestion = visitor.getByTestId('parley-suggestion').first();
+  await expect(suggestion).toContainText('退货流程');
+  await expect(suggestion).toHaveAttribute('href', new RegExp(`/help/${channel.widget_key}/articles/`));
+  await visitor.screenshot({ path: testInfo.outputPath('widget-suggestions.png') });
   await visitor.getByTestId('parley-send').click();
+  await expect(visitor.getByTestId('parley-suggest')).toBeHidden();
   const botMsgs = visitor.locator('[data-testid="parley-message"][data-sender-kind="bot"]');
   await expect(botMsgs.first()).toContainText('退货流程');
   await expect(botMsgs.first()).toContainText('7 天内');

@@ -19,6 +19,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use utoipa::ToSchema;
 
+/// Suggestions to visitors need this much confidence: below the bot's answering threshold (a
+/// suggestion costs a glance, a wrong answer more), well above noise.
+pub const SUGGEST_MIN_CONFIDENCE: f32 = 0.3;
+
+/// An article suggested to a visitor while they type.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ArticleSuggestion {
+    pub id: ArticleId,
+    pub title: String,
+    /// The help-centre page (absolute when the public URL is configured).
+    pub url: String,
+}
+
 /// Longest search question, in characters.
 pub const MAX_QUESTION_CHARS: usize = 500;
 
@@ -483,6 +496,42 @@ impl Parley {
     ) -> ServiceResult<KbSearch> {
         self.search_published_kb(agent.user.workspace_id, question, locale)
             .await
+    }
+
+    /// Articles to suggest to a visitor while they type (A15): up to three published articles
+    /// the matcher is reasonably sure about, with their help-centre address. Nothing for text
+    /// too short to mean anything.
+    pub async fn suggest_articles(
+        &self,
+        visitor: &crate::service::VisitorActor,
+        typed: &str,
+    ) -> ServiceResult<Vec<ArticleSuggestion>> {
+        let q = typed.trim();
+        if q.chars().filter(|c| c.is_alphanumeric()).count() < 2 {
+            return Ok(vec![]);
+        }
+        let q: String = q.chars().take(MAX_QUESTION_CHARS).collect();
+        let built = self.kb_matcher(visitor.visitor.workspace_id).await?;
+        let ranking = built.matcher.rank(&q, visitor.visitor.language.as_deref());
+        if ranking.handoff {
+            return Ok(vec![]);
+        }
+        let base = self.config.public_url.trim_end_matches('/');
+        Ok(ranking
+            .candidates
+            .iter()
+            .filter(|c| c.confidence >= SUGGEST_MIN_CONFIDENCE)
+            .filter_map(|c| ArticleId::parse(&c.article_id).and_then(|id| built.articles.get(&id)))
+            .take(3)
+            .map(|a| ArticleSuggestion {
+                id: a.id,
+                title: a.title.clone(),
+                url: format!(
+                    "{base}/help/{}/articles/{}",
+                    visitor.channel.widget_key, a.id
+                ),
+            })
+            .collect())
     }
 
     /// Published articles of a workspace ranked for a question (agents' search, help centre).

@@ -131,6 +131,7 @@ pub fn router(state: AppState) -> Router {
     let widget = Router::new()
         .route("/session", post(widget::session))
         .route("/events", get(widget::events))
+        .route("/kb/suggest", get(widget::suggest))
         .route("/leave_message", post(hours::leave_message))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .route("/uploads", post(widget::upload).layer(upload_limit))

@@ -23,7 +23,7 @@ use utoipa::OpenApi;
         flows::list, flows::replace,
         hours::get, hours::put, hours::leave_message,
         files::upload,
-        widget::session, widget::events, widget::upload,
+        widget::session, widget::events, widget::upload, widget::suggest,
         system::healthz,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),

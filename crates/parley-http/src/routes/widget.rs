@@ -2,6 +2,7 @@
 //! so every call checks the page's `Origin` against the channel's allowed origins.
 
 use super::conversations::{event_page, EventPage, EventsQuery};
+use super::people::Items;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{origin, ClientIp, Json};
 use crate::state::AppState;
@@ -11,7 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use parley_core::service::{Actor, VisitorActor};
 use parley_domain::{AttachmentRef, ConversationStatus, VisitorContext};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 /// A visitor authenticated by `authorization: Bearer vt_…` from an allowed origin.
 pub struct VisitorAuth(pub VisitorActor);
@@ -231,4 +232,22 @@ pub async fn upload(
     form: Multipart,
 ) -> ApiResult<(StatusCode, axum::Json<AttachmentRef>)> {
     super::files::receive(&state, &Actor::Visitor(v), form).await
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SuggestQuery {
+    /// What the visitor has typed so far.
+    pub q: String,
+}
+
+#[utoipa::path(get, path = "/api/widget/v1/kb/suggest", tag = "widget", params(SuggestQuery),
+    responses((status = 200, body = Items<parley_core::service_kb::ArticleSuggestion>), (status = 401, body = ErrorBody)))]
+pub async fn suggest(
+    State(state): State<AppState>,
+    VisitorAuth(v): VisitorAuth,
+    Query(q): Query<SuggestQuery>,
+) -> ApiResult<axum::Json<Items<parley_core::service_kb::ArticleSuggestion>>> {
+    Ok(axum::Json(Items {
+        items: state.parley.suggest_articles(&v, &q.q).await?,
+    }))
 }

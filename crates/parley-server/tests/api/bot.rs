@@ -13,6 +13,7 @@ both_backends!(
     an_agent_who_replies_takes_the_conversation_from_the_bot,
     bot_settings_are_validated,
     the_workspaces_synonyms_teach_the_bot,
+    visitors_get_help_articles_while_they_type,
 );
 
 /// A published article; returns its id.
@@ -421,4 +422,47 @@ async fn the_workspaces_synonyms_teach_the_bot(app: TestApp) {
             .starts_with("Refund policy"),
         "{answer}"
     );
+}
+
+async fn visitors_get_help_articles_while_they_type(app: TestApp) {
+    let admin = app.admin().await;
+    let returns = article(&admin, "退货流程", "7 天内可退货。", &["退货", "怎么退"]).await;
+    // A draft is never suggested.
+    let r = admin
+        .post(
+            "/api/v1/kb/articles",
+            json!({"title": "退货新政（草稿）", "body_markdown": "草稿", "keywords": ["退货"], "locale": "zh-CN"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let channel = app.channel(&admin, &[]).await;
+    let v = app.visitor(&channel, "https://shop.test").await;
+    let suggest = |q: &str| {
+        reqwest::Client::new()
+            .get(app.url("/api/widget/v1/kb/suggest"))
+            .query(&[("q", q)])
+            .bearer_auth(&v.token)
+            .send()
+    };
+    let r: Value = suggest("我想退货").await.unwrap().json().await.unwrap();
+    let items = r["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{r}");
+    assert_eq!(items[0]["title"], "退货流程");
+    assert!(items[0]["url"].as_str().unwrap().ends_with(&format!(
+        "/help/{}/articles/{returns}",
+        channel["widget_key"].as_str().unwrap()
+    )));
+    // Too short, unrelated, or a request for a person: nothing.
+    for q in ["退", "火星天气怎么样", "转人工"] {
+        let r: Value = suggest(q).await.unwrap().json().await.unwrap();
+        assert_eq!(r["items"], json!([]), "{q}: {r}");
+    }
+    // Only visitors of this server ask.
+    let r = reqwest::Client::new()
+        .get(app.url("/api/widget/v1/kb/suggest?q=退货"))
+        .bearer_auth("vt_forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
 }

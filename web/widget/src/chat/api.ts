@@ -1,6 +1,6 @@
 // REST calls of the widget API (docs/protocol.md §4).
 
-import type { Attachment, LeaveResponse, Page, SessionResponse } from './types';
+import type { ArticleSuggestion, Attachment, LeaveResponse, Page, SessionResponse } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -66,5 +66,12 @@ export function leaveMessage(
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${visitorToken}` },
     body: JSON.stringify(body),
+  });
+}
+
+/** Help articles for what the visitor is typing (A15); at most three. */
+export function suggestArticles(base: string, visitorToken: string, q: string): Promise<{ items: ArticleSuggestion[] }> {
+  return call<{ items: ArticleSuggestion[] }>(`${base}/api/widget/v1/kb/suggest?q=${encodeURIComponent(q)}`, {
+    headers: { authorization: `Bearer ${visitorToken}` },
   });
 }

@@ -108,3 +108,10 @@ export interface OutboxItem {
   attachments?: Attachment[];
   created_at: string;
 }
+
+/** A help-centre article suggested while the visitor types. */
+export interface ArticleSuggestion {
+  id: string;
+  title: string;
+  url: string;
+}

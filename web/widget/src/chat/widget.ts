@@ -1,7 +1,7 @@
 // The chat UI: launcher, panel, message list and composer, inside an open shadow root.
 
 import css from './style.css?inline';
-import { ApiError, leaveMessage, startSession, uploadFile } from './api';
+import { ApiError, leaveMessage, startSession, suggestArticles, uploadFile } from './api';
 import { chime, TitleBlinker, unlockAudio } from './attention';
 import { clockTime, formatSize, h, initials, linkified, resolveUrl, safeColor, textOn } from './dom';
 import { EMOJI } from './emoji';
@@ -20,7 +20,7 @@ import {
   type ConnState,
   type StorageLike,
 } from './realtime';
-import type { Attachment, Button, ChatEvent, Page, SenderKind } from './types';
+import type { ArticleSuggestion, Attachment, Button, ChatEvent, Page, SenderKind } from './types';
 
 export interface WidgetConfig {
   key: string;
@@ -134,6 +134,9 @@ export class Widget {
   private queueEl!: HTMLDivElement;
   private queueTextEl!: HTMLSpanElement;
   private input!: HTMLTextAreaElement;
+  private suggestEl!: HTMLElement;
+  private suggestTimer: ReturnType<typeof setTimeout> | undefined;
+  private suggestSeq = 0;
   private sendBtn!: HTMLButtonElement;
   private fileInput!: HTMLInputElement;
 
@@ -381,6 +384,7 @@ export class Widget {
     this.input.addEventListener('input', () => {
       this.autosize();
       this.typingOut.input(this.input.value);
+      this.suggestSoon();
     });
     this.input.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
@@ -415,6 +419,7 @@ export class Widget {
     });
     this.sendBtn.addEventListener('click', () => this.sendText());
     const composer = h('div', { class: 'composer' }, this.input, emojiBtn, attach, this.sendBtn);
+    this.suggestEl = h('div', { class: 'suggest', testid: 'parley-suggest', hidden: '' });
 
     this.panel = h(
       'div',
@@ -428,6 +433,7 @@ export class Widget {
       this.emojiGrid,
       this.statusLine,
       this.queueEl,
+      this.suggestEl,
       composer,
     );
     this.bind(() => this.panel.setAttribute('aria-label', this.channelName || this.t('title')));
@@ -952,6 +958,35 @@ export class Widget {
     this.typingOut.input(i.value);
   }
 
+  /** Help articles for what the visitor is typing, once they pause (A15). */
+  private suggestSoon(): void {
+    clearTimeout(this.suggestTimer);
+    const q = this.input.value.trim();
+    if (!this.token || q.length < 2) {
+      this.suggestSeq++;
+      this.showSuggestions([]);
+      return;
+    }
+    this.suggestTimer = setTimeout(() => {
+      const seq = ++this.suggestSeq;
+      suggestArticles(this.cfg.base, this.token!, q).then(
+        (r) => seq === this.suggestSeq && this.showSuggestions(r.items || []),
+        () => seq === this.suggestSeq && this.showSuggestions([]),
+      );
+    }, 350);
+  }
+
+  private showSuggestions(items: ArticleSuggestion[]): void {
+    const el = this.suggestEl;
+    el.textContent = '';
+    const links = items
+      .map((a) => ({ a, href: resolveUrl(this.cfg.base, a.url) }))
+      .filter((x) => x.href)
+      .map((x) => h('a', { href: x.href!, target: '_blank', rel: 'noopener noreferrer', testid: 'parley-suggestion' }, x.a.title));
+    el.hidden = links.length === 0;
+    if (links.length) el.append(h('div', { class: 'stitle' }, this.t('suggestTitle')), ...links);
+  }
+
   private sendText(): void {
     if (this.fatal) return;
     const body = this.input.value.replace(/^\s+|\s+$/g, '');
@@ -964,6 +999,7 @@ export class Widget {
     this.queue({ client_id: newClientId(), body, created_at: new Date().toISOString() });
     this.input.value = '';
     this.autosize();
+    this.showSuggestions([]);
     this.typingOut.stop();
     this.emojiGrid.hidden = true;
   }
