@@ -228,10 +228,28 @@ impl Parley {
                 if !self.keep_bot_tally(ws, conv.id, misses as i32).await {
                     return;
                 }
-                let buttons = vec![Button {
+                // The workspace's guided flows are offered too: a click sends the flow's first
+                // trigger phrase, which starts it.
+                let mut buttons: Vec<Button> = match self.store.flows(ws).await {
+                    Ok(flows) => flows
+                        .iter()
+                        .filter(|f| f.enabled)
+                        .filter_map(|f| f.triggers.first())
+                        .take(3)
+                        .map(|t| Button {
+                            label: t.clone(),
+                            url: None,
+                        })
+                        .collect(),
+                    Err(e) => {
+                        tracing::error!(error = %e, "reading guided flows");
+                        vec![]
+                    }
+                };
+                buttons.push(Button {
                     label: lines.human_button().into(),
                     url: None,
-                }];
+                });
                 self.post_bot_message(conv, name, lines.miss(), buttons)
                     .await;
             }

@@ -90,9 +90,15 @@ async fn a_flow_leads_the_visitor_to_a_link_or_a_person(app: TestApp) {
     let v = app.visitor(&channel, "https://shop.test").await;
     let mut vws = Ws::visitor(&app, &v).await;
 
-    let ack = vws.send_message("f1", None, "我的账号登不上了").await;
+    // A question the bot cannot answer: it offers the flows (their first trigger) and a person.
+    let ack = vws.send_message("f0", None, "火星上的仓库营业吗").await;
     let conv = ack["conversation_id"].as_str().unwrap().to_owned();
     follow(&mut vws, &conv, &ack).await;
+    let miss = bot_says(&mut vws).await;
+    assert_eq!(labels(&miss), vec!["账号", "转人工"]);
+
+    // Clicking the flow's button sends its label, which starts the flow.
+    vws.send_message("f1", Some(&conv), "账号").await;
     let start = bot_says(&mut vws).await;
     assert_eq!(start["body"], "请问是哪类账户问题？");
     assert_eq!(labels(&start), vec!["登录问题", "找人工"]);
