@@ -128,7 +128,8 @@ impl Parley {
         misses_before: u8,
     ) -> ServiceResult<BotReply> {
         let built = self.kb_matcher(ws).await?;
-        let answer = built.matcher.answer(question, language);
+        let ranking = crate::service_kb::rank(&built, question, language).await?;
+        let answer = parley_kb::decide(ranking, built.matcher.threshold());
         let asked = matches!(answer, Answer::Handoff);
         let step = next_step(
             settings,

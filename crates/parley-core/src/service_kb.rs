@@ -79,6 +79,25 @@ pub struct KbSearch {
     pub threshold: f32,
 }
 
+/// Questions longer than this are segmented on a blocking thread: jieba's cost grows with the
+/// text, and the async workers must stay free for sockets.
+const INLINE_RANK_CHARS: usize = 200;
+
+/// Ranks a question with a built matcher, off the async runtime when the text is long.
+pub(crate) async fn rank(
+    built: &Arc<BuiltMatcher>,
+    question: &str,
+    hint: Option<&str>,
+) -> ServiceResult<parley_kb::Ranking> {
+    if question.chars().count() <= INLINE_RANK_CHARS {
+        return Ok(built.matcher.rank(question, hint));
+    }
+    let (built, question, hint) = (built.clone(), question.to_owned(), hint.map(str::to_owned));
+    tokio::task::spawn_blocking(move || built.matcher.rank(&question, hint.as_deref()))
+        .await
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("ranking a question: {e}")))
+}
+
 /// A workspace's matcher over its published articles, as of `generation`.
 pub struct BuiltMatcher {
     pub generation: i64,
@@ -512,7 +531,7 @@ impl Parley {
         }
         let q: String = q.chars().take(MAX_QUESTION_CHARS).collect();
         let built = self.kb_matcher(visitor.visitor.workspace_id).await?;
-        let ranking = built.matcher.rank(&q, visitor.visitor.language.as_deref());
+        let ranking = rank(&built, &q, visitor.visitor.language.as_deref()).await?;
         if ranking.handoff {
             return Ok(vec![]);
         }
@@ -551,7 +570,7 @@ impl Parley {
             )));
         }
         let built = self.kb_matcher(ws).await?;
-        let ranking = built.matcher.rank(q, locale.map(KbLocale::as_str));
+        let ranking = rank(&built, q, locale.map(KbLocale::as_str)).await?;
         let mut items = Vec::with_capacity(ranking.candidates.len());
         for c in ranking.candidates {
             let Some(a) = ArticleId::parse(&c.article_id).and_then(|id| built.articles.get(&id))

@@ -452,6 +452,10 @@ async fn visitors_get_help_articles_while_they_type(app: TestApp) {
         "/help/{}/articles/{returns}",
         channel["widget_key"].as_str().unwrap()
     )));
+    // A long message is ranked too (on a blocking thread, past 200 characters).
+    let long = format!("{}我想退货", "您好，".repeat(80));
+    let r: Value = suggest(&long).await.unwrap().json().await.unwrap();
+    assert_eq!(r["items"][0]["title"], "退货流程", "{r}");
     // Too short, unrelated, or a request for a person: nothing.
     for q in ["退", "火星天气怎么样", "转人工"] {
         let r: Value = suggest(q).await.unwrap().json().await.unwrap();
