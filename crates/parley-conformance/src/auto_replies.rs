@@ -14,6 +14,7 @@ fn rule(ws: WorkspaceId, position: i32, name: &str, mode: MatchMode) -> AutoRepl
         mode,
         channel_ids: vec![],
         window: None,
+        visitor_tags: vec!["VIP".into()],
         reply: "{visitor.name|您好}，退款请看这里".into(),
         buttons: vec!["人工".into()],
         enabled: true,

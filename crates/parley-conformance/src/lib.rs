@@ -134,6 +134,7 @@ pub async fn new_visitor(s: &DynStore, c: &Channel, token_hash: &str) -> Visitor
         name: None,
         email: None,
         phone: None,
+        tags: vec![],
         display_name: Visitor::default_display_name(id),
         current_url: Some("https://a.test/".into()),
         current_title: None,

@@ -425,6 +425,13 @@ pub trait Store: Send + Sync + 'static {
         id: ConversationId,
         tags: &[String],
     ) -> StoreResult<bool>;
+    /// Replaces a visitor's tags; false for a visitor of another workspace or none.
+    async fn set_visitor_tags(
+        &self,
+        ws: WorkspaceId,
+        id: VisitorId,
+        tags: &[String],
+    ) -> StoreResult<bool>;
     async fn set_follow_up(
         &self,
         ws: WorkspaceId,

@@ -674,6 +674,7 @@ impl Parley {
                     name: None,
                     email: None,
                     phone: None,
+                    tags: vec![],
                     display_name: Visitor::default_display_name(id),
                     current_url: ctx.url,
                     current_title: ctx.title,

@@ -29,6 +29,8 @@ pub struct AutoReplyInput {
     pub mode: String,
     pub channel_ids: Vec<ChannelId>,
     pub window: Option<WindowInput>,
+    /// Only for visitors with one of these tags; empty: everyone.
+    pub visitor_tags: Vec<String>,
     pub reply: String,
     pub buttons: Vec<String>,
     pub enabled: bool,
@@ -152,6 +154,8 @@ impl Parley {
                 input.enabled,
             )
             .map_err(|e| err(e.field, &e.message))?;
+            let visitor_tags =
+                parse_tags(&input.visitor_tags).map_err(|e| err("visitor_tags", &e.0))?;
             // An id of another workspace (or a stale one) is a new rule.
             let before = input.id.and_then(|id| existing.get(&id));
             let id = match before {
@@ -168,6 +172,7 @@ impl Parley {
                 mode: content.mode,
                 channel_ids: content.channel_ids,
                 window: content.window,
+                visitor_tags,
                 reply: content.reply,
                 buttons: content.buttons,
                 enabled: content.enabled,
@@ -220,7 +225,19 @@ impl Parley {
                 return false;
             }
         };
-        let Some(rule) = built.rules.find(text, conv.channel_id, now_millis()) else {
+        // Tags change while the visitor's socket stays open: read them when a rule needs them.
+        let tags = if built.rules.uses_visitor_tags() {
+            match self.store.get_visitor(ws, v.visitor.id).await {
+                Ok(Some(fresh)) => fresh.tags,
+                _ => v.visitor.tags.clone(),
+            }
+        } else {
+            vec![]
+        };
+        let Some(rule) = built
+            .rules
+            .find_for(text, conv.channel_id, now_millis(), &tags)
+        else {
             return false;
         };
         let agent_name = match conv.assignee_id {

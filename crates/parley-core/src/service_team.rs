@@ -237,6 +237,28 @@ impl Parley {
         Ok(tags)
     }
 
+    /// Tags a visitor (VIP, 老客户 …): any agent of the workspace; colleagues see it live.
+    pub async fn set_visitor_tags(
+        &self,
+        agent: &Agent,
+        id: VisitorId,
+        tags: &[String],
+    ) -> ServiceResult<Vec<String>> {
+        let tags = parse_tags(tags)?;
+        let ws = agent.user.workspace_id;
+        if !self.store.set_visitor_tags(ws, id, &tags).await? {
+            return Err(ServiceError::NotFound("visitor"));
+        }
+        // Agents who have the visitor's conversation open see the change.
+        if let Some(c) = self.store.current_conversation(ws, id).await? {
+            self.bus.publish(
+                Topic::Conversation(c.id),
+                BusMessage::VisitorChanged { visitor_id: id },
+            );
+        }
+        Ok(tags)
+    }
+
     pub async fn set_follow_up(
         &self,
         agent: &Agent,

@@ -148,6 +148,8 @@ pub struct AutoReply {
     pub channel_ids: Vec<ChannelId>,
     /// Only in this daily window; `None`: at any time.
     pub window: Option<TimeWindow>,
+    /// Only for visitors with at least one of these tags; empty: every visitor.
+    pub visitor_tags: Vec<String>,
     /// May contain `{visitor.name}`, `{page.title}`, `{page.url}`, `{agent.name}`,
     /// `{channel.name}`.
     pub reply: String,
@@ -407,8 +409,25 @@ impl CompiledRules {
         self.rules.is_empty()
     }
 
-    /// The first rule that answers `text` sent on `channel` at `now`.
+    /// Whether any rule looks at the visitor's tags (then callers read them fresh).
+    pub fn uses_visitor_tags(&self) -> bool {
+        self.rules.iter().any(|c| !c.rule.visitor_tags.is_empty())
+    }
+
+    /// The first rule that answers `text` sent on `channel` at `now` by an untagged visitor.
     pub fn find(&self, text: &str, channel: ChannelId, now: Millis) -> Option<&AutoReply> {
+        self.find_for(text, channel, now, &[])
+    }
+
+    /// The first rule that answers `text` sent on `channel` at `now` by a visitor with these
+    /// tags.
+    pub fn find_for(
+        &self,
+        text: &str,
+        channel: ChannelId,
+        now: Millis,
+        visitor_tags: &[String],
+    ) -> Option<&AutoReply> {
         let text = text.trim();
         if text.is_empty() {
             return None;
@@ -419,6 +438,10 @@ impl CompiledRules {
             .iter()
             .filter(|c| c.rule.channel_ids.is_empty() || c.rule.channel_ids.contains(&channel))
             .filter(|c| c.rule.window.as_ref().is_none_or(|w| w.contains(now)))
+            .filter(|c| {
+                c.rule.visitor_tags.is_empty()
+                    || c.rule.visitor_tags.iter().any(|t| visitor_tags.contains(t))
+            })
             .find(|c| match &c.matcher {
                 Matcher::Exact(ks) => ks.contains(&normalized),
                 Matcher::Contains(ks) => ks.iter().any(|k| normalized.contains(k.as_str())),
@@ -442,6 +465,7 @@ mod tests {
             mode,
             channel_ids: vec![],
             window: None,
+            visitor_tags: vec![],
             reply: "ok".into(),
             buttons: vec![],
             enabled: true,
@@ -520,6 +544,28 @@ mod tests {
         let rules = CompiledRules::new(vec![only_a.clone(), everywhere.clone()]);
         assert_eq!(rules.find("价格", a, 0).unwrap().id, only_a.id);
         assert_eq!(rules.find("价格", b, 0).unwrap().id, everywhere.id);
+    }
+
+    #[test]
+    fn visitor_tag_condition() {
+        let ch = ChannelId::new();
+        let mut vip = rule(0, MatchMode::Contains, &["价格"]);
+        vip.visitor_tags = vec!["VIP".into(), "老客户".into()];
+        let everyone = rule(1, MatchMode::Contains, &["价格"]);
+        let rules = CompiledRules::new(vec![vip.clone(), everyone.clone()]);
+        let tags = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            rules
+                .find_for("价格", ch, 0, &tags(&["老客户"]))
+                .unwrap()
+                .id,
+            vip.id
+        );
+        assert_eq!(
+            rules.find_for("价格", ch, 0, &tags(&["新客"])).unwrap().id,
+            everyone.id
+        );
+        assert_eq!(rules.find("价格", ch, 0).unwrap().id, everyone.id);
     }
 
     #[test]

@@ -125,6 +125,8 @@ pub struct Visitor {
     pub email: Option<String>,
     /// Given in the leave-a-message form.
     pub phone: Option<String>,
+    /// Set by agents (VIP, 老客户 …); never shown to the visitor.
+    pub tags: Vec<String>,
     pub display_name: String,
     pub current_url: Option<String>,
     pub current_title: Option<String>,

@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/conversations/{id}/transfer", post(teamwork::transfer))
         .route("/conversations/{id}/take_over", post(teamwork::take_over))
         .route("/conversations/{id}/tags", put(teamwork::tags))
+        .route("/visitors/{id}/tags", put(teamwork::visitor_tags))
         .route("/conversations/{id}/follow_up", put(teamwork::follow_up))
         .route("/supervisor/overview", get(teamwork::overview))
         .route(
@@ -191,6 +192,7 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
 /// and closes sockets with 1001.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let shutdown = state.shutdown.clone();
+    let sockets = state.sockets.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     // Chat frames are small and latency-sensitive: no Nagle delay.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -198,5 +200,18 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await?;
+    // Upgraded sockets live outside the HTTP server's bookkeeping: give them a moment to send
+    // their close frames (1001) so clients reconnect cleanly instead of seeing a reset.
+    sockets.close();
+    if tokio::time::timeout(std::time::Duration::from_secs(5), sockets.wait())
         .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = sockets.len(),
+            "sockets still open after 5 s of shutdown"
+        );
+    }
+    Ok(())
 }

@@ -13,7 +13,7 @@ use utoipa::OpenApi;
         conversations::list, conversations::get, conversations::events, conversations::send, conversations::read,
         conversations::resolve, conversations::reopen, conversations::assign,
         groups::list, groups::create, groups::get, groups::update, groups::delete, groups::set_members, groups::rules, groups::replace_rules,
-        teamwork::note, teamwork::transfer, teamwork::take_over, teamwork::tags, teamwork::follow_up, teamwork::overview,
+        teamwork::note, teamwork::transfer, teamwork::take_over, teamwork::tags, teamwork::visitor_tags, teamwork::follow_up, teamwork::overview,
         kb::list_categories, kb::create_category, kb::update_category, kb::delete_category,
         kb::list_articles, kb::create_article, kb::get_article, kb::update_article, kb::delete_article,
         kb::publish, kb::unpublish, kb::versions, kb::restore, kb::search, kb::preview,

@@ -36,4 +36,7 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// Cancelled on shutdown: sockets close with 1001.
     pub shutdown: CancellationToken,
+    /// Every open WebSocket: on shutdown the server waits (briefly) for them to send their
+    /// close frames, which the HTTP server's own graceful shutdown does not track.
+    pub sockets: tokio_util::task::TaskTracker,
 }

@@ -123,7 +123,9 @@ pub async fn agent_socket(
         (Some(_), None) => false,
         (None, _) => true,
     };
+    let open = state.sockets.token();
     configure(ws).on_upgrade(move |socket| async move {
+        let _open = open;
         let (mut sink, stream) = socket.split();
         match (auth, own_origin) {
             (_, false) => {
@@ -150,7 +152,9 @@ pub async fn widget_socket(
     headers: HeaderMap,
 ) -> Response {
     let origin = origin(&headers).map(str::to_owned);
+    let open = state.sockets.token();
     configure(ws).on_upgrade(move |socket| async move {
+        let _open = open;
         let (sink, stream) = socket.split();
         Conn::new(state, sink, stream).run_widget(origin).await
     })

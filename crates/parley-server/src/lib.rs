@@ -149,6 +149,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
             ..HttpConfig::default()
         }),
         shutdown: shutdown.clone(),
+        sockets: Default::default(),
     };
     tracing::info!(%addr, backend = parley.store.backend(), "parley listening on http://{addr}");
     let jobs = parley.clone();

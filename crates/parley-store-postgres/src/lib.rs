@@ -828,7 +828,7 @@ impl Store for PostgresStore {
     }
 
     async fn create_visitor(&self, v: &Visitor, token_hash: &str) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO visitors ({VISITOR_COLS}, token_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)"))
+        sqlx::query(&format!("INSERT INTO visitors ({VISITOR_COLS}, token_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)"))
             .bind(v.id.0)
             .bind(v.workspace_id.0)
             .bind(v.channel_id.0)
@@ -845,6 +845,7 @@ impl Store for PostgresStore {
             .bind(v.first_seen_at)
             .bind(v.last_seen_at)
             .bind(&v.phone)
+            .bind(serde_json::to_string(&v.tags).map_err(other)?)
             .bind(token_hash)
             .execute(&self.pool)
             .await
@@ -1400,6 +1401,21 @@ impl Store for PostgresStore {
         Ok(r.rows_affected() == 1)
     }
 
+    async fn set_visitor_tags(
+        &self,
+        ws: WorkspaceId,
+        id: VisitorId,
+        tags: &[String],
+    ) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE visitors SET tags = $1 WHERE id = $2 AND workspace_id = $3")
+            .bind(serde_json::to_string(tags).map_err(other)?)
+            .bind(id.0)
+            .bind(ws.0)
+            .execute(&self.pool)
+            .await
+            .map_err(other)?;
+        Ok(done.rows_affected() == 1)
+    }
     async fn set_follow_up(
         &self,
         ws: WorkspaceId,

@@ -121,7 +121,7 @@ pub fn attach_entry_points(channels: &mut [Channel], options: Vec<(ChannelId, En
 
 pub const VISITOR_COLS: &str =
     "id, workspace_id, channel_id, name, email, current_url, current_title, referrer, \
-     user_agent, browser, os, language, ip, first_seen_at, last_seen_at, phone";
+     user_agent, browser, os, language, ip, first_seen_at, last_seen_at, phone, tags";
 
 pub fn visitor(r: &impl Get) -> R<Visitor> {
     let id = VisitorId(r.uuid("id")?);
@@ -132,6 +132,7 @@ pub fn visitor(r: &impl Get) -> R<Visitor> {
         name: r.opt_text("name")?,
         email: r.opt_text("email")?,
         phone: r.opt_text("phone")?,
+        tags: serde_json::from_str(&r.text("tags")?)?,
         display_name: r
             .opt_text("name")?
             .unwrap_or_else(|| Visitor::default_display_name(id)),
@@ -479,7 +480,7 @@ pub fn unanswered(r: &impl Get) -> R<Unanswered> {
 }
 
 pub const AUTO_REPLY_COLS: &str = "id, workspace_id, position, name, keywords, mode, channel_ids, \
-     time_window, reply, buttons, enabled, hits, created_at, updated_at";
+     time_window, reply, buttons, enabled, hits, created_at, updated_at, visitor_tags";
 
 pub fn auto_reply(r: &impl Get) -> R<AutoReply> {
     Ok(AutoReply {
@@ -494,6 +495,7 @@ pub fn auto_reply(r: &impl Get) -> R<AutoReply> {
             Some(json) => Some(serde_json::from_str(&json)?),
             None => None,
         },
+        visitor_tags: serde_json::from_str(&r.text("visitor_tags")?)?,
         reply: r.text("reply")?,
         buttons: serde_json::from_str(&r.text("buttons")?)?,
         enabled: r.int("enabled")? != 0,

@@ -35,7 +35,7 @@ impl SqliteStore {
                 .map_err(other)?;
             sqlx::query(&format!(
                 "INSERT INTO auto_replies ({AUTO_REPLY_COLS}) \
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"
             ))
             .bind(r.id.0)
             .bind(ws.0)
@@ -51,6 +51,7 @@ impl SqliteStore {
             .bind(r.hits)
             .bind(r.created_at)
             .bind(r.updated_at)
+            .bind(serde_json::to_string(&r.visitor_tags).map_err(other)?)
             .execute(&mut *tx)
             .await
             .map_err(other)?;

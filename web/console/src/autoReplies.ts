@@ -18,6 +18,8 @@ export interface AutoReplyRule {
   mode: MatchMode
   channel_ids: string[]
   window: TimeWindow | null
+  /** Only for visitors with one of these tags; empty: everyone. */
+  visitor_tags?: string[]
   reply: string
   buttons: string[]
   enabled: boolean
@@ -38,6 +40,7 @@ export function toRequest(r: AutoReplyRule): Omit<AutoReplyRule, 'hits'> {
     mode: r.mode,
     channel_ids: r.channel_ids,
     window: r.window,
+    visitor_tags: r.visitor_tags ?? [],
     reply: r.reply,
     buttons: r.buttons,
     enabled: r.enabled,

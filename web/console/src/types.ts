@@ -74,6 +74,8 @@ export interface Visitor {
   email: string | null
   /** Given in the leave-a-message form. */
   phone?: string | null
+  /** Set by agents (VIP, 老客户 …); auto-reply rules may be limited to them. */
+  tags?: string[]
   display_name: string
   current_url: string | null
   current_title: string | null

@@ -37,6 +37,9 @@ pub struct AutoReplyRequest {
     pub channel_ids: Vec<String>,
     /// Only in this daily window; omitted: at any time.
     pub window: Option<WindowBody>,
+    /// Only for visitors with one of these tags (set by agents); empty or omitted: everyone.
+    #[serde(default)]
+    pub visitor_tags: Vec<String>,
     /// 1 to 2000 characters; `{visitor.name}`, `{page.title}`, `{page.url}`, `{agent.name}`,
     /// `{channel.name}` are filled in, `{visitor.name|朋友}` gives a fallback.
     pub reply: String,
@@ -67,6 +70,7 @@ pub struct AutoReplyView {
     pub mode: MatchMode,
     pub channel_ids: Vec<ChannelId>,
     pub window: Option<WindowBody>,
+    pub visitor_tags: Vec<String>,
     pub reply: String,
     pub buttons: Vec<String>,
     pub enabled: bool,
@@ -89,6 +93,7 @@ impl From<AutoReply> for AutoReplyView {
                 end: format_clock(w.end),
                 time_zone: w.time_zone,
             }),
+            visitor_tags: r.visitor_tags,
             reply: r.reply,
             buttons: r.buttons,
             enabled: r.enabled,
@@ -154,6 +159,7 @@ pub async fn replace(
                     end: w.end,
                     time_zone: w.time_zone,
                 }),
+                visitor_tags: r.visitor_tags,
                 reply: r.reply,
                 buttons: r.buttons,
                 enabled: r.enabled,

@@ -100,6 +100,20 @@ pub async fn tags(
     }))
 }
 
+#[utoipa::path(put, path = "/api/v1/visitors/{id}/tags", tag = "conversations", params(("id" = String, Path)), request_body = Tags,
+    responses((status = 200, body = Tags), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn visitor_tags(
+    State(state): State<AppState>,
+    Auth(agent): Auth,
+    Path(id): Path<String>,
+    Json(req): Json<Tags>,
+) -> ApiResult<axum::Json<Tags>> {
+    let id = parse_id(&id, "visitor", parley_domain::VisitorId)?;
+    Ok(axum::Json(Tags {
+        tags: state.parley.set_visitor_tags(&agent, id, &req.tags).await?,
+    }))
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct FollowUp {
     pub follow_up: bool,

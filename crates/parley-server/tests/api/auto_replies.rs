@@ -16,6 +16,7 @@ both_backends!(
     an_auto_reply_stands_in_for_the_bots_turn,
     the_channel_greeting_is_saved_and_given_to_the_widget,
     rules_are_compiled_once_and_follow_changes_made_elsewhere,
+    a_rule_for_tagged_visitors_answers_only_them,
 );
 
 const PATH: &str = "/api/v1/auto_replies";
@@ -476,4 +477,53 @@ async fn rules_are_compiled_once_and_follow_changes_made_elsewhere(app: TestApp)
     let got = replies_to(&mut ws, "g3", Some(&conv), "价格").await;
     assert_eq!(got[0]["body"], "v2");
     assert_eq!(p.auto_replies.builds(), builds + 1);
+}
+
+async fn a_rule_for_tagged_visitors_answers_only_them(app: TestApp) {
+    let admin = app.admin().await;
+    let agent = app.person(&admin, "agent").await;
+    let channel = app.channel(&admin, &["https://shop.test"]).await;
+    let mut vip = rule(
+        "VIP 价格",
+        "contains",
+        &["价格"],
+        "尊敬的会员，您有专属折扣。",
+    );
+    vip["visitor_tags"] = json!(["VIP"]);
+    let everyone = rule("价格", "contains", &["价格"], "价格见商品页。");
+    let saved = save(&admin, json!([vip, everyone])).await;
+    assert_eq!(saved["rules"][0]["visitor_tags"], json!(["VIP"]));
+
+    let v = app.visitor(&channel, "https://shop.test").await;
+    let mut ws = Ws::visitor(&app, &v).await;
+    let (conv, got) = replies_in(&mut ws, "t1", None, "价格多少").await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["body"], "价格见商品页。");
+
+    // An agent tags the visitor VIP (agents of another workspace cannot).
+    let visitor_id = v.session["visitor"]["id"].as_str().unwrap().to_owned();
+    let r = agent
+        .put(
+            &format!("/api/v1/visitors/{visitor_id}/tags"),
+            json!({"tags": ["VIP", " VIP "]}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["tags"], json!(["VIP"]));
+    let r = agent
+        .put(
+            &format!("/api/v1/visitors/{}/tags", uuid::Uuid::now_v7()),
+            json!({"tags": ["VIP"]}),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let shown = agent.json(&format!("/api/v1/conversations/{conv}")).await;
+    assert_eq!(shown["visitor"]["tags"], json!(["VIP"]));
+
+    let got = replies_to(&mut ws, "t2", Some(&conv), "价格还能便宜吗").await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["body"], "尊敬的会员，您有专属折扣。");
+    // The widget never learns its visitor's tags.
+    let again = app.visitor(&channel, "https://shop.test").await;
+    assert!(again.session["visitor"].get("tags").is_none());
 }

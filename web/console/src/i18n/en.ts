@@ -267,6 +267,8 @@ const en = {
     optionLoad: '{name} — {status}, {load}/{capacity} chats',
   },
   visitor: {
+    tags: 'Visitor tags',
+    tagsPlaceholder: 'Add a tag (e.g. VIP), Enter to add',
     title: 'Visitor',
     name: 'Name',
     email: 'Email',
@@ -615,6 +617,9 @@ const en = {
     changed: 'Password changed. Other sessions have been signed out.',
   },
   autoReplies: {
+    visitorTags: 'Visitor tags',
+    visitorTagsPlaceholder: 'e.g. VIP, Enter to add',
+    visitorTagsHint: 'Only visitors with one of these tags (agents tag visitors in the visitor panel); empty: every visitor.',
     title: 'Auto-replies',
     intro: 'Answer common questions the moment a visitor asks: the first rule (top to bottom) whose keywords match a message replies at once; an agent still follows.',
     new: 'New rule',

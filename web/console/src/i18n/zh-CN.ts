@@ -268,6 +268,8 @@ const zhCN: Messages = {
     optionLoad: '{name} — {status}，{load}/{capacity} 个对话',
   },
   visitor: {
+    tags: '访客标签',
+    tagsPlaceholder: '添加标签（如 VIP），回车确认',
     title: '访客',
     name: '姓名',
     email: '邮箱',
@@ -616,6 +618,9 @@ const zhCN: Messages = {
     changed: '密码已修改，其他会话已退出登录。',
   },
   autoReplies: {
+    visitorTags: '访客标签',
+    visitorTagsPlaceholder: '如 VIP，回车确认',
+    visitorTagsHint: '只回复带有其中任一标签的访客（客服在访客信息栏打标签）；留空则回复所有访客。',
     title: '自动回复',
     intro: '访客一提问就自动回答常见问题：从上到下第一条关键词匹配的规则立即回复，之后仍由客服接待。',
     new: '新建规则',
