@@ -102,3 +102,12 @@ describe('editor form', () => {
     expect(isWeak({ helpful_yes: 2, helpful_no: 2 })).toBe(false)
   })
 })
+
+describe('a new article for an unanswered question', () => {
+  it('starts from the question as title and keyword, in its language', () => {
+    expect(formOf(null, ' 火星仓库营业吗 ')).toMatchObject({ title: '火星仓库营业吗', keywords: ['火星仓库营业吗'], locale: 'zh-CN' })
+    expect(formOf(null, 'where is my kickback')).toMatchObject({ title: 'where is my kickback', locale: 'en' })
+    expect(formOf(null, '长'.repeat(60)).keywords).toEqual([])
+    expect(formOf(null)).toMatchObject({ title: '', keywords: [], locale: 'zh-CN' })
+  })
+})

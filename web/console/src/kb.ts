@@ -62,10 +62,20 @@ export interface ArticleForm {
   category_id: string | null
 }
 
-export function formOf(a: KbArticle | null): ArticleForm {
-  return a
-    ? { title: a.title, body_markdown: a.body_markdown, keywords: [...a.keywords], tags: [...a.tags], locale: a.locale, category_id: a.category_id }
-    : { title: '', body_markdown: '', keywords: [], tags: [], locale: 'zh-CN', category_id: null }
+export function formOf(a: KbArticle | null, question = ''): ArticleForm {
+  if (a) return { title: a.title, body_markdown: a.body_markdown, keywords: [...a.keywords], tags: [...a.tags], locale: a.locale, category_id: a.category_id }
+  // A new article for a question the bot could not answer starts from that question: as the
+  // title, and as a keyword (within the keyword length limit) so the bot finds it next time.
+  const q = question.trim()
+  const latin = q !== '' && !/[\u4e00-\u9fff]/.test(q)
+  return {
+    title: q.slice(0, 200),
+    body_markdown: '',
+    keywords: q && q.length <= 50 ? [q] : [],
+    tags: [],
+    locale: latin ? 'en' : 'zh-CN',
+    category_id: null,
+  }
 }
 
 const same = (x: string[], y: string[]) => x.length === y.length && x.every((v, i) => v === y[i])
