@@ -34,14 +34,22 @@ impl Parley {
             return false;
         }
         let ws = conv.workspace_id;
-        let (flows, at) =
-            match tokio::try_join!(self.store.flows(ws), self.store.flow_state(ws, conv.id)) {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::error!(error = %e, "reading guided flows");
-                    return false;
-                }
-            };
+        // Most workspaces have no flows: one read, and no per-conversation lookup.
+        let flows = match self.store.flows(ws).await {
+            Ok(f) if f.is_empty() => return false,
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, "reading guided flows");
+                return false;
+            }
+        };
+        let at = match self.store.flow_state(ws, conv.id).await {
+            Ok(at) => at,
+            Err(e) => {
+                tracing::error!(error = %e, "reading a conversation's flow step");
+                return false;
+            }
+        };
         let en = v
             .visitor
             .language

@@ -78,24 +78,12 @@ pub enum HandoffTrigger {
     Misses,
 }
 
-/// Lower case, full-width ASCII folded to half-width, punctuation and spaces dropped; so
-/// "投诉！", "Refund Now" and "ＲＥＦＵＮＤ now" compare equal to their plain forms.
-fn normalize(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            c => c,
-        })
-        .flat_map(char::to_lowercase)
-        .filter(|c| c.is_alphanumeric())
-        .collect()
-}
-
 /// Whether one of the admin's hand-off phrases occurs in the message.
 pub fn matches_handoff_keyword(text: &str, keywords: &[String]) -> bool {
-    let t = normalize(text);
+    // The same folding as guided-flow triggers: case, width and punctuation do not count.
+    let t = crate::flow::normalize(text);
     keywords.iter().any(|k| {
-        let k = normalize(k);
+        let k = crate::flow::normalize(k);
         !k.is_empty() && t.contains(&k)
     })
 }
