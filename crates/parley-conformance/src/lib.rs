@@ -659,7 +659,17 @@ pub async fn conversation_list_views_unread_and_cursor(s: DynStore) {
         1,
         "read state is per user"
     );
+    // One summary for a viewer who never read it, plus the readers' own counts.
+    assert_eq!(
+        s.unread_by_reader(f.ws.id, convs[0]).await.unwrap(),
+        vec![(agent.id, 0)]
+    );
     let other = fixture(&s, "l2").await;
+    assert!(s
+        .unread_by_reader(other.ws.id, convs[0])
+        .await
+        .unwrap()
+        .is_empty());
     assert!(s
         .conversation_summary(other.ws.id, convs[0], agent.id)
         .await
@@ -704,11 +714,32 @@ pub async fn concurrent_appends_stay_gapless_and_exactly_once(s: DynStore) {
             .unwrap()
         }));
     }
+    // Messages that fail (here: to a conversation that does not exist) at the same moment
+    // change nothing and do not take the others down (SQLite commits messages in batches).
+    let mut failing = Vec::new();
+    for i in 0..10 {
+        let s = s.clone();
+        let v = f.visitor.clone();
+        let ws = f.ws.id;
+        failing.push(tokio::spawn(async move {
+            s.append_message(
+                ws,
+                Target::Conversation(ConversationId::new()),
+                &visitor_msg(&v, &format!("lost{i}"), "nowhere"),
+                &MessageEffects::default(),
+                now_millis(),
+            )
+            .await
+        }));
+    }
     let mut stored = 0;
     for t in tasks {
         if !t.await.unwrap().duplicate {
             stored += 1;
         }
+    }
+    for t in failing {
+        assert!(matches!(t.await.unwrap(), Err(StoreError::NotFound)));
     }
     assert_eq!(stored, 20, "each client id stored exactly once");
     let events = s.events_after(f.ws.id, conv, 0, 1000).await.unwrap();

@@ -101,6 +101,9 @@ pub enum BusItem {
     Message(Arc<BusMessage>),
     /// Some messages were dropped for this subscriber; re-read state from the store.
     Lagged,
+    /// An inbox line read once for every agent socket of this node (never crosses nodes;
+    /// see `inbox_feed`).
+    Summary(Arc<crate::inbox_feed::SharedSummary>),
 }
 
 pub trait Bus: Send + Sync + 'static {

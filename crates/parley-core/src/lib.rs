@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bus;
 pub mod error;
 pub mod files;
+pub mod inbox_feed;
 pub mod ports;
 pub mod presence;
 pub mod rate_limit;

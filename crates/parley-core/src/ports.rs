@@ -335,6 +335,15 @@ pub trait Store: Send + Sync + 'static {
         id: ConversationId,
         viewer: UserId,
     ) -> StoreResult<Option<ConversationSummary>>;
+    /// Unread visitor messages of one conversation for every person who has read some of it.
+    /// Everyone else's unread count is the summary's for a viewer who never read it; so one
+    /// summary plus this list serves every agent (see `inbox_feed`). Empty for a conversation
+    /// of another workspace.
+    async fn unread_by_reader(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+    ) -> StoreResult<Vec<(UserId, i64)>>;
     /// Appends a message (and the events its `effects` imply) with the next sequence numbers,
     /// atomically. A message whose (sender, client id) was stored before is not stored again:
     /// the earlier one comes back with `duplicate: true`. `NotFound` for an unknown conversation.

@@ -17,6 +17,8 @@ use std::collections::HashMap;
 pub const ANNOUNCE_EVERY_MS: i64 = 5_000;
 /// How long another node's announcement counts without being repeated.
 pub const REMOTE_TTL_MS: i64 = 15_000;
+/// How often announcements older than [`REMOTE_TTL_MS`] are looked for.
+pub const EXPIRE_EVERY_MS: u64 = 1_000;
 
 /// Agents connected to one node, as that node announced them.
 type Snapshot = Vec<(UserId, AgentStatus)>;

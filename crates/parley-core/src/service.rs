@@ -40,6 +40,8 @@ pub struct Parley {
     pub(crate) leave_limits: crate::service_hours::LeaveLimits,
     /// Each workspace's compiled auto-reply rules (see `service_autoreply`).
     pub auto_replies: crate::service_autoreply::AutoReplyCache,
+    /// Inbox lines for this node's agent sockets, read once per change (see `inbox_feed`).
+    pub inbox: Arc<crate::inbox_feed::InboxFeed>,
 }
 
 /// A signed-in person, with the session if they came with a cookie.
@@ -168,6 +170,7 @@ const MAX_WELCOME_CHARS: usize = 1000;
 impl Parley {
     pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>, files: Files, config: Config) -> Self {
         Parley {
+            inbox: crate::inbox_feed::InboxFeed::new(store.clone(), bus.clone()),
             store,
             bus,
             presence: Presence::default(),

@@ -1,7 +1,7 @@
 //! What keeps several nodes in agreement beyond the database: presence announcements.
 
 use crate::bus::{BusItem, BusMessage, Topic};
-use crate::presence::ANNOUNCE_EVERY_MS;
+use crate::presence::{ANNOUNCE_EVERY_MS, EXPIRE_EVERY_MS};
 use crate::service::Parley;
 use futures::StreamExt;
 use parley_domain::WorkspaceId;
@@ -40,11 +40,15 @@ impl Parley {
         let mut heard = self.bus.subscribe(Topic::Cluster);
         let mut tick = tokio::time::interval(Duration::from_millis(ANNOUNCE_EVERY_MS as u64));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Expiry runs more often than announcements, so that open widgets learn of a crashed
+        // node's agents going away about when a fresh page load (which filters by age) does.
+        let mut expiry = tokio::time::interval(Duration::from_millis(EXPIRE_EVERY_MS));
+        expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = tick.tick() => {
-                    self.announce_all();
+                _ = tick.tick() => self.announce_all(),
+                _ = expiry.tick() => {
                     for ws in self.presence.expire_remote() {
                         self.agents_online_changed(ws);
                     }
@@ -61,6 +65,7 @@ impl Parley {
                     }
                     // The others may have missed our announcements too.
                     Some(BusItem::Lagged) => self.announce_all(),
+                    Some(BusItem::Summary(_)) => {}
                     None => return,
                 }
             }

@@ -268,10 +268,7 @@ impl Conn {
         }
         self.subs.insert(
             Topic::Inbox(user.workspace_id),
-            self.state
-                .parley
-                .bus
-                .subscribe(Topic::Inbox(user.workspace_id)),
+            self.state.parley.inbox.subscribe(user.workspace_id),
         );
         self.subs.insert(
             Topic::User(user.id),
@@ -668,6 +665,16 @@ impl Conn {
     async fn on_bus(&mut self, actor: &Actor, topic: Topic, item: BusItem) -> Flow {
         let msg = match item {
             BusItem::Message(m) => m,
+            BusItem::Summary(s) => {
+                let Actor::Agent(a) = actor else {
+                    return Flow::Continue;
+                };
+                let frame = json!({"type": "inbox", "conversation": s.for_viewer(a.user.id)});
+                if !self.send(frame).await {
+                    return Flow::Close(close::GOING_AWAY, "");
+                }
+                return Flow::Continue;
+            }
             BusItem::Lagged => {
                 match topic {
                     Topic::Conversation(id) => {
@@ -715,18 +722,6 @@ impl Conn {
                 Some(
                     json!({"type": "typing", "conversation_id": conversation_id, "from": from, "typing": typing, "draft": draft}),
                 )
-            }
-            (BusMessage::ConversationChanged { conversation_id }, Actor::Agent(a)) => {
-                match self
-                    .state
-                    .parley
-                    .store
-                    .conversation_summary(a.user.workspace_id, *conversation_id, a.user.id)
-                    .await
-                {
-                    Ok(Some(c)) => Some(json!({"type": "inbox", "conversation": c})),
-                    _ => None,
-                }
             }
             (BusMessage::VisitorChanged { visitor_id }, Actor::Agent(a)) => {
                 match self

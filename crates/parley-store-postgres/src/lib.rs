@@ -994,6 +994,23 @@ impl Store for PostgresStore {
         row.as_ref().map(summary).transpose().map_err(other)
     }
 
+    async fn unread_by_reader(
+        &self,
+        ws: WorkspaceId,
+        id: ConversationId,
+    ) -> StoreResult<Vec<(UserId, i64)>> {
+        let rows = sqlx::query(UNREAD_BY_READER)
+            .bind(ws.0)
+            .bind(id.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(other)?;
+        rows.iter()
+            .map(|r| Ok((UserId(r.uuid("user_id")?), r.int("unread")?)))
+            .collect::<R<_>>()
+            .map_err(other)
+    }
+
     async fn append_message(
         &self,
         ws: WorkspaceId,

@@ -186,6 +186,13 @@ pub const SUMMARY_SELECT: &str = "SELECT c.id, c.channel_id, ch.name AS channel_
      FROM conversations c JOIN channels ch ON ch.id = c.channel_id JOIN visitors v ON v.id = c.visitor_id \
      LEFT JOIN users u ON u.id = c.assignee_id";
 
+/// Unread visitor messages per reader of conversation $2 (in workspace $1).
+pub const UNREAD_BY_READER: &str = "SELECT r.user_id, \
+     (SELECT COUNT(*) FROM events e WHERE e.conversation_id = r.conversation_id AND e.kind = 'message' \
+        AND e.sender_kind = 'visitor' AND e.seq > r.last_read_seq) AS unread \
+     FROM conversation_reads r JOIN conversations c ON c.id = r.conversation_id \
+     WHERE c.workspace_id = $1 AND r.conversation_id = $2";
+
 pub fn summary(r: &impl Get) -> R<ConversationSummary> {
     let visitor_id = VisitorId(r.uuid("visitor_id")?);
     let visitor_name: Option<String> = r.opt_text("visitor_name")?;

@@ -18,6 +18,7 @@ mod flows;
 mod help_centre;
 mod hours;
 mod kb;
+mod node_kill;
 mod quick_replies;
 mod routing;
 mod system;

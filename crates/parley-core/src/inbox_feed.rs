@@ -1,0 +1,246 @@
+//! The agents' inbox feed, computed once per node instead of once per agent socket.
+//!
+//! Every stored message publishes `ConversationChanged` on the workspace's inbox topic. Each
+//! agent socket used to answer it with its own `conversation_summary` query, so one message
+//! cost as many queries as agents online, and delivery of the agent's events waited behind them
+//! (the knee in docs/benchmarks.md). Here one task per workspace with agents on this node
+//! listens to the topic, reads the summary once (plus each reader's unread count, which is the
+//! only per-agent part) and hands the same `Arc` to every agent socket. Changes that arrive
+//! while a summary is being read are coalesced: a busy conversation is read once per round, not
+//! once per message.
+
+use crate::bus::{Bus, BusItem, BusMessage, Topic};
+use crate::ports::Store;
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use parley_domain::*;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, Notify};
+
+/// How many summaries of one workspace are read at the same time (the SQLite store has four
+/// reader connections).
+const PARALLEL_READS: usize = 4;
+/// Per workspace; a socket further behind gets `Lagged` and tells its client to re-read.
+const CAPACITY: usize = 1024;
+/// How often an idle feed checks whether any socket still listens.
+const IDLE_CHECK: Duration = Duration::from_secs(30);
+
+/// One conversation's inbox line, for every agent of the workspace.
+#[derive(Debug)]
+pub struct SharedSummary {
+    /// As seen by someone who never read the conversation.
+    pub summary: ConversationSummary,
+    /// The unread counts of those who read some of it.
+    pub unread_by_reader: Vec<(UserId, i64)>,
+}
+
+impl SharedSummary {
+    pub fn for_viewer(&self, viewer: UserId) -> ConversationSummary {
+        let mut s = self.summary.clone();
+        if let Some((_, n)) = self.unread_by_reader.iter().find(|(u, _)| *u == viewer) {
+            s.unread_count = *n;
+        }
+        s
+    }
+}
+
+pub struct InboxFeed {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    feeds: Mutex<HashMap<WorkspaceId, broadcast::Sender<BusItem>>>,
+}
+
+impl InboxFeed {
+    pub fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>) -> Arc<Self> {
+        Arc::new(InboxFeed {
+            store,
+            bus,
+            feeds: Mutex::default(),
+        })
+    }
+
+    /// The workspace's inbox for one agent socket. Starts the workspace's feed task on the
+    /// first subscription; the task ends some time after the last subscriber left.
+    pub fn subscribe(self: &Arc<Self>, ws: WorkspaceId) -> BoxStream<'static, BusItem> {
+        let mut map = self.feeds.lock().unwrap();
+        let rx = match map.get(&ws) {
+            Some(tx) => tx.subscribe(),
+            None => {
+                let (tx, rx) = broadcast::channel(CAPACITY);
+                map.insert(ws, tx.clone());
+                // Subscribe before returning, so nothing published after this call is missed.
+                let topic = self.bus.subscribe(Topic::Inbox(ws));
+                tokio::spawn(run(self.clone(), topic, tx, ws));
+                rx
+            }
+        };
+        futures::stream::unfold(rx, |mut rx| async move {
+            match rx.recv().await {
+                Ok(item) => Some((item, rx)),
+                Err(broadcast::error::RecvError::Lagged(_)) => Some((BusItem::Lagged, rx)),
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        })
+        .boxed()
+    }
+
+    /// Removes the workspace's feed if nobody listens (checked under the lock that
+    /// `subscribe` takes, so a new subscriber cannot slip in between).
+    fn retire_if_unused(&self, ws: WorkspaceId) -> bool {
+        let mut map = self.feeds.lock().unwrap();
+        match map.get(&ws) {
+            Some(tx) if tx.receiver_count() == 0 => {
+                map.remove(&ws);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Conversations waiting to be read, in order of first change, each once.
+#[derive(Default)]
+struct Dirty {
+    order: VecDeque<ConversationId>,
+    set: HashSet<ConversationId>,
+}
+
+impl Dirty {
+    fn add(&mut self, id: ConversationId) -> bool {
+        if self.set.insert(id) {
+            self.order.push_back(id);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Vec<ConversationId> {
+        let n = n.min(self.order.len());
+        let ids: Vec<_> = self.order.drain(..n).collect();
+        for id in &ids {
+            self.set.remove(id);
+        }
+        ids
+    }
+}
+
+async fn run(
+    feeds: Arc<InboxFeed>,
+    mut topic: BoxStream<'static, BusItem>,
+    tx: broadcast::Sender<BusItem>,
+    ws: WorkspaceId,
+) {
+    let dirty = Arc::new(Mutex::new(Dirty::default()));
+    let wake = Arc::new(Notify::new());
+    let reader = tokio::spawn(read_summaries(
+        feeds.store.clone(),
+        ws,
+        tx.clone(),
+        dirty.clone(),
+        wake.clone(),
+    ));
+    let mut idle = tokio::time::interval(IDLE_CHECK);
+    idle.tick().await;
+    loop {
+        tokio::select! {
+            item = topic.next() => match item {
+                Some(BusItem::Message(m)) => match &*m {
+                    BusMessage::ConversationChanged { conversation_id } => {
+                        if dirty.lock().unwrap().add(*conversation_id) {
+                            wake.notify_one();
+                        }
+                    }
+                    _ => {
+                        let _ = tx.send(BusItem::Message(m));
+                    }
+                },
+                Some(BusItem::Lagged) => {
+                    let _ = tx.send(BusItem::Lagged);
+                }
+                Some(BusItem::Summary(_)) => {}
+                None => break,
+            },
+            _ = idle.tick() => {
+                if feeds.retire_if_unused(ws) {
+                    break;
+                }
+            }
+        }
+    }
+    reader.abort();
+    // The bus ended (shutdown): make sure a later subscriber starts a fresh feed.
+    feeds.retire_if_unused(ws);
+}
+
+async fn read_summaries(
+    store: Arc<dyn Store>,
+    ws: WorkspaceId,
+    tx: broadcast::Sender<BusItem>,
+    dirty: Arc<Mutex<Dirty>>,
+    wake: Arc<Notify>,
+) {
+    loop {
+        wake.notified().await;
+        loop {
+            let ids = dirty.lock().unwrap().take(PARALLEL_READS);
+            if ids.is_empty() {
+                break;
+            }
+            let read = ids.into_iter().map(|id| shared_summary(&*store, ws, id));
+            for s in futures::future::join_all(read).await.into_iter().flatten() {
+                let _ = tx.send(BusItem::Summary(Arc::new(s)));
+            }
+        }
+    }
+}
+
+async fn shared_summary(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    id: ConversationId,
+) -> Option<SharedSummary> {
+    // The nil viewer has read nothing; readers' own counts come separately.
+    let summary = match store
+        .conversation_summary(ws, id, UserId(uuid::Uuid::nil()))
+        .await
+    {
+        Ok(Some(s)) => s,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading an inbox summary");
+            return None;
+        }
+    };
+    let unread_by_reader = match store.unread_by_reader(ws, id).await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading unread counts");
+            return None;
+        }
+    };
+    Some(SharedSummary {
+        summary,
+        unread_by_reader,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dirty_keeps_first_change_order_and_coalesces() {
+        let mut d = Dirty::default();
+        let (a, b) = (ConversationId::new(), ConversationId::new());
+        assert!(d.add(a));
+        assert!(d.add(b));
+        assert!(!d.add(a), "a pending conversation is read once");
+        assert_eq!(d.take(1), vec![a]);
+        assert!(d.add(a), "a change after the read is read again");
+        assert_eq!(d.take(8), vec![b, a]);
+        assert!(d.take(8).is_empty());
+    }
+}
