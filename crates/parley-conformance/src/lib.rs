@@ -35,6 +35,7 @@ macro_rules! conformance_tests {
             message_effects_reopen_and_claim,
             conversation_list_views_unread_and_cursor,
             concurrent_appends_stay_gapless_and_exactly_once,
+            login_failures_count_within_the_window,
             api_tokens_and_attachments,
             groups_are_scoped_and_keep_their_members,
             routing_assigns_within_capacity_queues_and_backfills,
@@ -751,6 +752,36 @@ pub async fn concurrent_appends_stay_gapless_and_exactly_once(s: DynStore) {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 21);
+}
+
+pub async fn login_failures_count_within_the_window(s: DynStore) {
+    let (a, b) = ("digest-a".to_owned(), "digest-b".to_owned());
+    let t = 1_000_000;
+    s.record_login_failure(&[a.clone(), b.clone()], t, 0)
+        .await
+        .unwrap();
+    s.record_login_failure(std::slice::from_ref(&a), t + 10, 0)
+        .await
+        .unwrap();
+    assert_eq!(s.login_failures(&a, t).await.unwrap(), (2, Some(t)));
+    assert_eq!(
+        s.login_failures(&a, t + 5).await.unwrap(),
+        (1, Some(t + 10))
+    );
+    assert_eq!(s.login_failures(&b, t).await.unwrap(), (1, Some(t)));
+    assert_eq!(s.login_failures("digest-c", 0).await.unwrap(), (0, None));
+    s.clear_login_failures(&a).await.unwrap();
+    assert_eq!(s.login_failures(&a, 0).await.unwrap(), (0, None));
+    assert_eq!(
+        s.login_failures(&b, 0).await.unwrap().0,
+        1,
+        "other keys stay"
+    );
+    // A later failure forgets everything older than the window, whatever its key.
+    s.record_login_failure(std::slice::from_ref(&a), t + 500, t + 100)
+        .await
+        .unwrap();
+    assert_eq!(s.login_failures(&b, 0).await.unwrap(), (0, None));
 }
 
 pub async fn api_tokens_and_attachments(s: DynStore) {

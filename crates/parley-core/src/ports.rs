@@ -378,6 +378,17 @@ pub trait Store: Send + Sync + 'static {
         before_seq: i64,
         limit: i64,
     ) -> StoreResult<Vec<Event>>;
+    /// Failed sign-ins, shared by every node (see `Parley::login`). Records one failure under
+    /// each key and forgets failures older than `forget_before`.
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        at: Millis,
+        forget_before: Millis,
+    ) -> StoreResult<()>;
+    /// How many failures `key` had since `since`, and when the oldest of them was.
+    async fn login_failures(&self, key: &str, since: Millis) -> StoreResult<(i64, Option<Millis>)>;
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
     async fn mark_read(
         &self,
         ws: WorkspaceId,

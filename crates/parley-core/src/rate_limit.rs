@@ -1,5 +1,6 @@
-//! Failed-login limiting: at most `max` failures per key (an e-mail, an IP) in a sliding window.
-//! In-process for now; a cluster-wide limiter can replace it behind the same methods.
+//! At most `max` events per key in a sliding window, in this process only. Used where a per-node
+//! budget is good enough (leave-a-message submissions); sign-in limits are kept in the store so
+//! that they hold across a cluster (`Parley::login`).
 
 use dashmap::DashMap;
 use std::time::{Duration, Instant};

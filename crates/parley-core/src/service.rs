@@ -6,7 +6,6 @@ use crate::bus::{Bus, BusMessage, Topic, TypingFrom};
 use crate::files::Files;
 use crate::ports::*;
 use crate::presence::{Presence, PresenceChange};
-use crate::rate_limit::FailureLimiter;
 use crate::secrets;
 use crate::{ServiceError, ServiceResult};
 use parley_domain::*;
@@ -30,10 +29,6 @@ pub struct Parley {
     pub node: uuid::Uuid,
     /// How many times this node ran the cluster's jobs (it held their lease).
     pub cluster_job_runs: std::sync::atomic::AtomicU64,
-    /// Per e-mail address: protects one account from guessing.
-    login_failures: FailureLimiter,
-    /// Per IP, looser: one office behind NAT shares an address.
-    ip_failures: FailureLimiter,
     /// Each workspace's FAQ matcher over its published articles (see `service_kb`).
     pub kb: crate::service_kb::KbMatchers,
     /// Leave-a-message submissions per visitor and IP (see `service_hours`).
@@ -43,6 +38,11 @@ pub struct Parley {
     /// Inbox lines for this node's agent sockets, read once per change (see `inbox_feed`).
     pub inbox: Arc<crate::inbox_feed::InboxFeed>,
 }
+
+/// Failed sign-ins allowed per account and per client IP within the window.
+const LOGIN_FAILURES_PER_ACCOUNT: i64 = 5;
+const LOGIN_FAILURES_PER_IP: i64 = 30;
+const LOGIN_FAILURE_WINDOW_MS: i64 = 300_000;
 
 /// A signed-in person, with the session if they came with a cookie.
 #[derive(Debug, Clone)]
@@ -178,8 +178,6 @@ impl Parley {
             config,
             node: uuid::Uuid::now_v7(),
             cluster_job_runs: Default::default(),
-            login_failures: FailureLimiter::new(5, Duration::from_secs(300)),
-            ip_failures: FailureLimiter::new(30, Duration::from_secs(300)),
             kb: Default::default(),
             leave_limits: Default::default(),
             auto_replies: Default::default(),
@@ -283,14 +281,27 @@ impl Parley {
     // ----- sign-in ----------------------------------------------------------------------------
 
     pub async fn login(&self, email: &str, password: &str, ip: &str) -> ServiceResult<LoggedIn> {
-        let email_key = format!("email:{}", email.trim().to_lowercase());
-        let ip_key = format!("ip:{ip}");
-        if let Some(s) = self
-            .login_failures
-            .blocked_for(&email_key)
-            .or_else(|| self.ip_failures.blocked_for(&ip_key))
-        {
-            return Err(ServiceError::RateLimited(s));
+        // Kept in the store, so that guesses spread over the nodes of a cluster add up. Keys are
+        // digests: the table holds no addresses.
+        let email_key = secrets::digest(&format!("email:{}", email.trim().to_lowercase()));
+        let ip_key = secrets::digest(&format!("ip:{ip}"));
+        let now = now_millis();
+        for (key, max) in [
+            // Per e-mail address: protects one account from guessing.
+            (&email_key, LOGIN_FAILURES_PER_ACCOUNT),
+            // Per IP, looser: one office behind NAT shares an address.
+            (&ip_key, LOGIN_FAILURES_PER_IP),
+        ] {
+            let (failures, oldest) = self
+                .store
+                .login_failures(key, now - LOGIN_FAILURE_WINDOW_MS)
+                .await?;
+            if failures >= max {
+                let until = oldest.unwrap_or(now) + LOGIN_FAILURE_WINDOW_MS;
+                return Err(ServiceError::RateLimited(
+                    ((until - now) / 1000).max(1) as u64
+                ));
+            }
         }
         let creds = match Email::parse(email) {
             Ok(e) => self.store.credentials_by_email(&e).await?,
@@ -305,11 +316,16 @@ impl Parley {
             }
         };
         let Some(creds) = creds.filter(|_| ok) else {
-            self.login_failures.record_failure(&email_key);
-            self.ip_failures.record_failure(&ip_key);
+            self.store
+                .record_login_failure(
+                    &[email_key, ip_key],
+                    now_millis(),
+                    now_millis() - LOGIN_FAILURE_WINDOW_MS,
+                )
+                .await?;
             return Err(ServiceError::Unauthorized);
         };
-        self.login_failures.clear(&email_key);
+        self.store.clear_login_failures(&email_key).await?;
         self.start_session(creds.user).await
     }
 

@@ -1114,6 +1114,53 @@ impl Store for SqliteStore {
             .map_err(other)
     }
 
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        at: Millis,
+        forget_before: Millis,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(other)?;
+        sqlx::query("DELETE FROM login_failures WHERE at < $1")
+            .bind(forget_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        for key in keys {
+            sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
+                .bind(key)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(other)?;
+        }
+        tx.commit().await.map_err(other)
+    }
+
+    async fn login_failures(&self, key: &str, since: Millis) -> StoreResult<(i64, Option<Millis>)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM login_failures WHERE key = $1 AND at >= $2",
+        )
+        .bind(key)
+        .bind(since)
+        .fetch_one(&self.reader)
+        .await
+        .map_err(other)?;
+        Ok((
+            row.int("n").map_err(other)?,
+            row.opt_int("oldest").map_err(other)?,
+        ))
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE key = $1")
+            .bind(key)
+            .execute(&self.writer)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
     async fn mark_read(
         &self,
         ws: WorkspaceId,

@@ -356,3 +356,29 @@ async fn routing_sees_agents_on_other_nodes() {
     assert!(!detail["conversation"]["queued_at"].is_null(), "{detail}");
     c.finish().await;
 }
+
+/// Guesses spread over the nodes add up: the sign-in limit is the cluster's, not each node's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_limits_hold_across_nodes() {
+    let Some(c) = Cluster::start(2, |_| {}).await else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    let attempt = |node: usize, password: &'static str| {
+        let req = http
+            .post(c.url(node, "/api/v1/auth/login"))
+            .json(&json!({"email": ADMIN_EMAIL, "password": password}));
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    for i in 0..5 {
+        assert_eq!(attempt(i % 2, "wrong guess").await, 401);
+    }
+    for node in 0..2 {
+        assert_eq!(
+            attempt(node, ADMIN_PASSWORD).await,
+            429,
+            "node {node} counts the guesses made on the other node"
+        );
+    }
+    c.finish().await;
+}
