@@ -135,6 +135,21 @@ impl LocalBus {
     }
 }
 
+impl LocalBus {
+    /// A broadcast channel allocates all its slots up front (~40 bytes each), and every visitor
+    /// socket has a topic of its own: at 1,024 slots that was most of an idle socket's memory.
+    /// Topics of one visitor, agent or conversation carry a few messages at a time (a
+    /// subscriber that falls behind re-reads from the store), workspace-wide ones many.
+    fn capacity_for(&self, topic: Topic) -> usize {
+        let cap = match topic {
+            Topic::Visitor(_) | Topic::User(_) => 32,
+            Topic::Conversation(_) => 128,
+            Topic::Inbox(_) | Topic::Presence(_) | Topic::Cluster => self.capacity,
+        };
+        cap.min(self.capacity)
+    }
+}
+
 impl Bus for LocalBus {
     fn publish(&self, topic: Topic, msg: BusMessage) {
         let gone = match self.topics.get(&topic) {
@@ -152,7 +167,7 @@ impl Bus for LocalBus {
         let rx = self
             .topics
             .entry(topic)
-            .or_insert_with(|| broadcast::channel(self.capacity).0)
+            .or_insert_with(|| broadcast::channel(self.capacity_for(topic)).0)
             .subscribe();
         BroadcastStream::new(rx).boxed()
     }
