@@ -35,6 +35,7 @@ macro_rules! conformance_tests {
             message_effects_reopen_and_claim,
             conversation_list_views_unread_and_cursor,
             concurrent_appends_stay_gapless_and_exactly_once,
+            visitor_and_agent_messages_interleave_without_deadlock,
             login_failures_count_within_the_window,
             api_tokens_and_attachments,
             groups_are_scoped_and_keep_their_members,
@@ -752,6 +753,58 @@ pub async fn concurrent_appends_stay_gapless_and_exactly_once(s: DynStore) {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 21);
+}
+
+/// A visitor writing (which starts from the visitor's row) while an agent replies (which starts
+/// from the conversation's row) at the same moment: every message is stored, none is refused
+/// because the two paths locked the same rows in opposite orders.
+pub async fn visitor_and_agent_messages_interleave_without_deadlock(s: DynStore) {
+    let f = fixture(&s, "d").await;
+    let seed = s
+        .append_message(
+            f.ws.id,
+            current(&f.visitor),
+            &visitor_msg(&f.visitor, "seed", "x"),
+            &MessageEffects::default(),
+            now_millis(),
+        )
+        .await
+        .unwrap();
+    let conv = seed.conversation.id;
+    let mut tasks = Vec::new();
+    for round in 0..4 {
+        for i in 0..12 {
+            let (s, v, agent, ws) = (s.clone(), f.visitor.clone(), f.admin.clone(), f.ws.id);
+            tasks.push(tokio::spawn(async move {
+                let (target, msg) = if i % 2 == 0 {
+                    let cid = format!("v{round}-{i}");
+                    (current(&v), visitor_msg(&v, &cid, &cid))
+                } else {
+                    let reply = NewEvent::message(
+                        agent_sender(&agent),
+                        ClientId::parse(&format!("a{round}-{i}")).unwrap(),
+                        MessageBody::parse("reply").unwrap(),
+                        vec![],
+                    );
+                    (Target::Conversation(conv), reply)
+                };
+                s.append_message(ws, target, &msg, &MessageEffects::default(), now_millis())
+                    .await
+            }));
+        }
+    }
+    for t in tasks {
+        let r = t.await.unwrap().expect("every message is stored");
+        assert_eq!(r.conversation.id, conv);
+    }
+    let seqs: Vec<i64> = s
+        .events_after(f.ws.id, conv, 0, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, (1..=49).collect::<Vec<_>>());
 }
 
 pub async fn login_failures_count_within_the_window(s: DynStore) {

@@ -1,5 +1,9 @@
 //! The PostgreSQL store, for installations that outgrow one machine. Concurrency is handled by
-//! the database: row locks (`FOR UPDATE`) around every read-modify-write of a conversation.
+//! the database: row locks around every read-modify-write of a conversation. They are
+//! `FOR NO KEY UPDATE`, which still serialises writers of the row but does not conflict with the
+//! key-share locks foreign-key checks take: with `FOR UPDATE`, an agent's reply (conversation
+//! row, then the check on its visitor) and the visitor's message (visitor row, then the
+//! conversation) deadlocked.
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -88,7 +92,7 @@ impl PostgresStore {
             } => {
                 // Serialises a visitor's first messages (two tabs) so only one conversation starts.
                 sqlx::query(
-                    "SELECT id FROM visitors WHERE id = $1 AND workspace_id = $2 FOR UPDATE",
+                    "SELECT id FROM visitors WHERE id = $1 AND workspace_id = $2 FOR NO KEY UPDATE",
                 )
                 .bind(visitor_id.0)
                 .bind(ws.0)
@@ -97,7 +101,7 @@ impl PostgresStore {
                 .map_err(other)?
                 .ok_or(StoreError::NotFound)?;
                 let row = sqlx::query(&format!(
-                    "SELECT {CONVERSATION_COLS} FROM conversations WHERE visitor_id = $1 AND workspace_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1 FOR UPDATE"
+                    "SELECT {CONVERSATION_COLS} FROM conversations WHERE visitor_id = $1 AND workspace_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1 FOR NO KEY UPDATE"
                 ))
                 .bind(visitor_id.0)
                 .bind(ws.0)
@@ -231,7 +235,7 @@ async fn conversation_in(
     ws: WorkspaceId,
     id: ConversationId,
 ) -> StoreResult<Option<Conversation>> {
-    let row = sqlx::query(&format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND workspace_id = $2 FOR UPDATE"))
+    let row = sqlx::query(&format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND workspace_id = $2 FOR NO KEY UPDATE"))
         .bind(id.0)
         .bind(ws.0)
         .fetch_optional(&mut **tx)

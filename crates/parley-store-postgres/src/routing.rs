@@ -108,7 +108,7 @@ async fn load_members(
 ) -> StoreResult<Vec<MemberState>> {
     sqlx::query(
         "SELECT u.id FROM group_members gm JOIN users u ON u.id = gm.user_id \
-         WHERE gm.group_id = $1 AND gm.workspace_id = $2 ORDER BY u.id FOR UPDATE OF u",
+         WHERE gm.group_id = $1 AND gm.workspace_id = $2 ORDER BY u.id FOR NO KEY UPDATE OF u",
     )
     .bind(group.0)
     .bind(ws.0)
