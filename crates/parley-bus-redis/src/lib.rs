@@ -17,7 +17,7 @@ use parley_core::bus::{Bus, BusItem, BusMessage, LocalBus, Topic};
 use parley_domain::WorkspaceId;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -29,7 +29,8 @@ pub const CHANNEL: &str = "parley:bus:v1";
 /// Messages waiting for the Redis link; beyond this the oldest are lost and peers resync.
 const OUTBOX: usize = 65_536;
 
-#[derive(Serialize, Deserialize)]
+/// What travels on the channel: `{"n":…,"node":…,"topic":…,"ws":…,"msg":…}`.
+#[derive(Deserialize)]
 struct Envelope {
     /// The publishing node.
     node: Uuid,
@@ -41,11 +42,25 @@ struct Envelope {
     msg: BusMessage,
 }
 
+/// An envelope without its number, serialized by the publishing task before it takes one.
+#[derive(Serialize)]
+struct Body<'a> {
+    node: Uuid,
+    topic: Topic,
+    ws: Option<WorkspaceId>,
+    msg: &'a BusMessage,
+}
+
+/// A body waiting for the Redis link, with the number it was given.
+type Numbered = (u64, String);
+
 pub struct RedisBus {
     local: Arc<LocalBus>,
     node: Uuid,
-    next: AtomicU64,
-    outbox: mpsc::Sender<String>,
+    /// The next number, taken under the same lock as the outbox slot: numbers taken by
+    /// concurrent publishers must reach the outbox in order, or peers would see a false gap.
+    next: Mutex<u64>,
+    outbox: mpsc::Sender<Numbered>,
     stats: Arc<Stats>,
 }
 
@@ -74,7 +89,7 @@ impl RedisBus {
         let bus = Arc::new(RedisBus {
             local,
             node: Uuid::now_v7(),
-            next: AtomicU64::new(1),
+            next: Mutex::new(1),
             outbox: tx,
             stats: Arc::new(Stats::default()),
         });
@@ -114,23 +129,25 @@ impl Bus for RedisBus {
             BusMessage::Mention { event, .. } => Some(event.workspace_id),
             _ => None,
         };
-        let envelope = Envelope {
+        let body = Body {
             node: self.node,
-            n: self.next.fetch_add(1, Ordering::Relaxed),
             topic,
             ws,
-            msg,
+            msg: &msg,
         };
-        match serde_json::to_string(&envelope) {
+        match serde_json::to_string(&body) {
             Ok(json) => {
-                if self.outbox.try_send(json).is_err() {
-                    // Peers see the gap in our numbers and resync.
+                let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+                // A message that finds the outbox full still uses its number: peers see the
+                // gap and resync.
+                if self.outbox.try_send((*next, json)).is_err() {
                     self.stats.dropped.fetch_add(1, Ordering::Relaxed);
                 }
+                *next += 1;
             }
             Err(e) => tracing::error!(error = %e, "encoding a bus message"),
         }
-        self.local.publish(topic, envelope.msg);
+        self.local.publish(topic, msg);
     }
 
     fn subscribe(&self, topic: Topic) -> BoxStream<'static, BusItem> {
@@ -140,7 +157,7 @@ impl Bus for RedisBus {
 
 async fn publisher(
     client: redis::Client,
-    mut rx: mpsc::Receiver<String>,
+    mut rx: mpsc::Receiver<Numbered>,
     stats: Arc<Stats>,
     shutdown: CancellationToken,
 ) {
@@ -159,10 +176,11 @@ async fn publisher(
         };
         backoff.reset();
         loop {
-            let json = tokio::select! {
+            let (n, body) = tokio::select! {
                 _ = shutdown.cancelled() => return,
                 m = rx.recv() => match m { Some(m) => m, None => return },
             };
+            let json = format!("{{\"n\":{n},{}", &body[1..]);
             let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
                 .arg(CHANNEL)
                 .arg(&json)
