@@ -92,9 +92,10 @@ async fn run(writer: SqlitePool, mut rx: mpsc::UnboundedReceiver<Work>) {
         };
         let mut delivers = Vec::with_capacity(batch.len());
         for work in batch.drain(..) {
-            delivers.push(work(&mut *tx).await);
+            delivers.push(work(&mut tx).await);
         }
         let committed = tx.commit().await.map_err(|e| e.to_string());
+        tracing::debug!(messages = delivers.len(), "group commit");
         if let Err(e) = &committed {
             tracing::error!(error = %e, messages = delivers.len(), "group commit failed");
         }
