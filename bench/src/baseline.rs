@@ -1,6 +1,6 @@
 //! The baseline: a bare in-memory WebSocket relay that answers the same frames the generator
-//! uses (hello/ready, send/ack, conversation, inbox, subscribe/subscribed, event) with no storage,
-//! no authentication and no queries. Run against it, the same client code measures what this
+//! uses (hello/ready, send/ack, conversation, inbox, subscribe/subscribed, event, presence) with
+//! no storage, no authentication and no queries. Run against it, the same client code measures what this
 //! machine can do for the same traffic; Parley's numbers are reported as ratios to it.
 //!
 //! It runs as a separate process (`parley-bench relay`), like the server, so that it has its own
@@ -9,6 +9,9 @@
 //! defaults: a 128 KiB read buffer per socket; no write buffer). One difference by default: it
 //! sets TCP_NODELAY, which Parley (plain `axum::serve`) does not, so that the baseline's latency
 //! measures the machine rather than Nagle/delayed-ACK timers; `run --relay-nagle` turns it off.
+//!
+//! Presence, for the fan-out benchmark: like Parley, when the first agent socket says `hello` or
+//! the last one closes, every visitor socket gets `{"type":"presence","agents_online":bool}`.
 
 use anyhow::Result;
 use futures::{SinkExt, StreamExt};
@@ -29,6 +32,8 @@ type Tx = mpsc::UnboundedSender<Message>;
 #[derive(Default)]
 struct State {
     agents: HashMap<u64, Tx>,
+    /// Every visitor socket that said hello (for presence broadcasts).
+    visitors: HashMap<u64, Tx>,
     /// A visitor's (token's) conversation.
     visitor_conv: HashMap<String, Uuid>,
     convs: HashMap<Uuid, Conv>,
@@ -116,15 +121,23 @@ async fn connection(
                 if v["type"] != "hello" {
                     return Ok(());
                 }
-                let _ = tx.send(frame(
-                    json!({"type": "ready", "heartbeat_ms": 25000, "agents_online": true}),
-                ));
                 break if path.starts_with("/ws/agent") {
-                    state.lock().unwrap().agents.insert(id, tx.clone());
+                    let mut st = state.lock().unwrap();
+                    let first = st.agents.is_empty();
+                    st.agents.insert(id, tx.clone());
+                    let _ = tx.send(frame(json!({"type": "ready", "heartbeat_ms": 25000})));
+                    if first {
+                        broadcast_presence(&mut st, true);
+                    }
                     Role::Agent
                 } else {
                     let token = v["token"].as_str().unwrap_or("").to_owned();
-                    let st = state.lock().unwrap();
+                    let mut st = state.lock().unwrap();
+                    let online = !st.agents.is_empty();
+                    let _ = tx.send(frame(
+                        json!({"type": "ready", "heartbeat_ms": 25000, "agents_online": online}),
+                    ));
+                    st.visitors.insert(id, tx.clone());
                     if let Some(c) = st.visitor_conv.get(&token) {
                         let seq = st.convs[c].seq;
                         let _ = tx.send(frame(json!({"type": "conversation", "conversation": {"id": c, "status": "open", "last_seq": seq}})));
@@ -170,13 +183,22 @@ async fn connection(
     }
 
     let mut st = state.lock().unwrap();
-    st.agents.remove(&id);
+    st.visitors.remove(&id);
+    if st.agents.remove(&id).is_some() && st.agents.is_empty() {
+        broadcast_presence(&mut st, false);
+    }
     for c in st.convs.values_mut() {
         c.subscribers.remove(&id);
     }
     drop(st);
     writer.abort();
     Ok(())
+}
+
+/// Tells every visitor socket whether any agent is online (one frame, cloned per socket).
+fn broadcast_presence(st: &mut State, online: bool) {
+    let f = frame(json!({"type": "presence", "agents_online": online}));
+    st.visitors.retain(|_, v| v.send(f.clone()).is_ok());
 }
 
 /// A message: ack the sender, forward the event to the conversation's subscribers, tell the

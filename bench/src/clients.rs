@@ -63,16 +63,16 @@ struct SenderRef<'a> {
 }
 
 /// `"m123 …"` → 123 for prefix `'m'`.
-fn id_in_body(body: &str, prefix: char) -> Option<u64> {
+pub fn id_in_body(body: &str, prefix: char) -> Option<u64> {
     body.strip_prefix(prefix)?.split(' ').next()?.parse().ok()
 }
 
-fn text(v: serde_json::Value) -> Message {
+pub fn text(v: serde_json::Value) -> Message {
     Message::Text(v.to_string().into())
 }
 
 /// Sends `hello` and waits for `ready`.
-async fn hello(ws: &mut Ws, token: Option<&str>) -> Result<()> {
+pub async fn hello(ws: &mut Ws, token: Option<&str>) -> Result<()> {
     let hello = match token {
         Some(t) => json!({"type": "hello", "token": t}),
         None => json!({"type": "hello"}),

@@ -4,14 +4,20 @@
 //! `parley-bench run …` measures a running server; `parley-bench relay` is the baseline relay
 //! (started by `run` itself); `bench/run.sh` does everything end to end. `parley-bench routing`
 //! is a separate, in-process benchmark of routing decisions over SQLite and PostgreSQL.
+//! `fanout`, `startup` and `cluster` measure one event to every visitor of a workspace, an idle
+//! server's start-up and memory, and a node kill in a cluster (see docs/benchmarks.md).
 
 mod baseline;
 mod clients;
+mod cluster;
+mod fanout;
+mod latest;
 mod net;
 mod report;
 mod routing;
 mod scenario;
 mod setup;
+mod startup;
 mod stats;
 
 use anyhow::{bail, Context, Result};
@@ -51,12 +57,43 @@ enum Command {
     /// Routing decisions per second and fairness: a simulated contact centre driven through the
     /// real service over SQLite and PostgreSQL, with the pure policy function as the baseline.
     Routing(routing::RoutingArgs),
+    /// One event to every visitor socket of a workspace: the only agent comes online and goes
+    /// offline, and every visitor gets a `presence` frame (then the same against the relay).
+    Fanout(fanout::FanoutArgs),
+    /// Start-up time and idle memory of `parley serve` on SQLite, empty and with 1M messages.
+    Startup(startup::StartupArgs),
+    /// Several nodes on PostgreSQL + Redis: chat, SIGKILL one node, clients reconnect elsewhere.
+    Cluster(cluster::ClusterArgs),
+    /// Create or drop a throw-away PostgreSQL database (for bench/run.sh).
+    PgDb {
+        #[command(subcommand)]
+        action: PgDbAction,
+    },
+    /// Rewrite the generated block of docs/benchmarks.md from the JSON results of a run.
+    Latest(latest::LatestArgs),
     /// Time 4 KiB write + fdatasync in a directory (a lower bound for one durable commit).
     FsyncProbe {
         #[arg(long)]
         dir: PathBuf,
         #[arg(long, default_value_t = 300)]
         count: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum PgDbAction {
+    /// Creates `parley_bench_<random>` and prints its URL.
+    Create {
+        /// A URL of the PostgreSQL server (any existing database) with the right to create one.
+        #[arg(long)]
+        admin_url: String,
+    },
+    /// Drops a database made by `create` (closing its connections).
+    Drop {
+        #[arg(long)]
+        admin_url: String,
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -149,6 +186,58 @@ async fn main() -> Result<()> {
             let ok = routing::main(args).await?;
             std::process::exit(if ok { 0 } else { 1 })
         }
+        Command::Fanout(args) => {
+            let ok = fanout::main(args).await?;
+            std::process::exit(if ok { 0 } else { 1 })
+        }
+        Command::Startup(args) => {
+            let ok = startup::main(args).await?;
+            std::process::exit(if ok { 0 } else { 1 })
+        }
+        Command::Cluster(args) => {
+            let ok = cluster::main(args).await?;
+            std::process::exit(if ok { 0 } else { 1 })
+        }
+        Command::PgDb { action } => pg_db(action).await,
+        Command::Latest(args) => latest::main(args),
+    }
+}
+
+/// `pg-db create|drop`: the cluster scenario's own database, created and dropped by run.sh.
+async fn pg_db(action: PgDbAction) -> Result<()> {
+    use sqlx::{Connection, Executor, PgConnection};
+    match action {
+        PgDbAction::Create { admin_url } => {
+            let name = format!(
+                "parley_bench_{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..12]
+            );
+            let mut conn = PgConnection::connect(&admin_url)
+                .await
+                .with_context(|| "connecting to PostgreSQL".to_string())?;
+            conn.execute(format!("CREATE DATABASE {name}").as_str())
+                .await?;
+            let base = admin_url
+                .split('?')
+                .next()
+                .unwrap_or(&admin_url)
+                .rsplit_once('/')
+                .map(|(b, _)| b)
+                .unwrap_or(&admin_url);
+            println!("{name} {base}/{name}");
+            Ok(())
+        }
+        PgDbAction::Drop { admin_url, name } => {
+            if !name.starts_with("parley_bench_")
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                bail!("refusing to drop {name:?}: not a database made by pg-db create");
+            }
+            let mut conn = PgConnection::connect(&admin_url).await?;
+            conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await?;
+            Ok(())
+        }
     }
 }
 
@@ -239,7 +328,10 @@ async fn run(a: RunArgs) -> Result<bool> {
 }
 
 /// Starts `parley-bench relay` and reads the address it listens on.
-fn spawn_relay(nodelay: bool, read_buffer_kib: usize) -> Result<(std::process::Child, SocketAddr)> {
+pub(crate) fn spawn_relay(
+    nodelay: bool,
+    read_buffer_kib: usize,
+) -> Result<(std::process::Child, SocketAddr)> {
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
     cmd.args(["relay", "--listen", "127.0.0.1:0", "--read-buffer-kib"])
         .arg(read_buffer_kib.to_string());

@@ -13,7 +13,7 @@ pub struct Machine {
 }
 
 impl Machine {
-    fn probe(nofile_limit: u64) -> Machine {
+    pub fn probe(nofile_limit: u64) -> Machine {
         let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
         let cpuinfo = read("/proc/cpuinfo");
         Machine {

@@ -56,6 +56,15 @@ impl Session {
             .await?;
         checked(res, &format!("POST {path}")).await
     }
+
+    pub async fn get(&self, path: &str) -> Result<Value> {
+        let res = self
+            .client
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .await?;
+        checked(res, &format!("GET {path}")).await
+    }
 }
 
 /// Creates a website channel open to any origin; returns its widget key.

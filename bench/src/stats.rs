@@ -228,11 +228,11 @@ impl Tracker {
     }
 }
 
-fn hist() -> Histogram<u64> {
+pub fn hist() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds")
 }
 
-fn record(h: &mut Histogram<u64>, ns: u64) {
+pub fn record(h: &mut Histogram<u64>, ns: u64) {
     h.saturating_record((ns / 1_000).max(1));
 }
 
@@ -247,7 +247,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(h: &Histogram<u64>) -> Latency {
+    pub fn of(h: &Histogram<u64>) -> Latency {
         let ms = |us: u64| us as f64 / 1000.0;
         if h.is_empty() {
             return Latency::default();
