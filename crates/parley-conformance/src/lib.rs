@@ -908,4 +908,32 @@ pub async fn api_tokens_and_attachments(s: DynStore) {
         .unwrap()
         .unwrap();
     assert_eq!(summary.last_message.unwrap().body, "[a.png]");
+    // A long message's preview is its first 200 characters (not bytes); a status change
+    // leaves the preview alone.
+    let long = format!("{}尾巴", "问".repeat(199));
+    s.append_message(
+        f.ws.id,
+        current(&f.visitor),
+        &visitor_msg(&f.visitor, "long", &long),
+        &MessageEffects::default(),
+        now_millis(),
+    )
+    .await
+    .unwrap();
+    s.append_change(
+        f.ws.id,
+        r.conversation.id,
+        &NewEvent::status(agent_sender(&f.admin), ConversationStatus::Resolved),
+        now_millis(),
+    )
+    .await
+    .unwrap();
+    let last = s
+        .conversation_summary(f.ws.id, r.conversation.id, f.admin.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .last_message
+        .unwrap();
+    assert_eq!(last.body, format!("{}尾", "问".repeat(199)));
 }

@@ -213,23 +213,7 @@ async fn insert_event(
             .await
             .map_err(other)?;
     }
-    if event.kind == EventKind::Message {
-        let preview: String = event
-            .body
-            .clone()
-            .unwrap_or_default()
-            .chars()
-            .take(200)
-            .collect();
-        sqlx::query("UPDATE conversations SET last_message_body = $1, last_message_sender = $2, last_message_at = $3 WHERE id = $4")
-            .bind(if preview.is_empty() && !event.attachments.is_empty() { format!("[{}]", event.attachments[0].filename) } else { preview })
-            .bind(event.sender.kind.as_str())
-            .bind(event.created_at)
-            .bind(conv.id.0)
-            .execute(&mut **tx)
-            .await
-            .map_err(other)?;
-    }
+    // The conversation's last-message preview: the `events_last_message` trigger (0020).
     Ok(event)
 }
 
