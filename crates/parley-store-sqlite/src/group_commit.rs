@@ -1,4 +1,4 @@
-//! Group commit for chat messages: one task owns the stream of message writes and commits
+//! Group commit for chat messages: one thread owns the stream of message writes and commits
 //! whatever queued up while the previous commit was being made in ONE transaction (one WAL
 //! fsync), each message inside its own savepoint so that a failing one changes nothing and
 //! does not take the others down. A message's result is handed back only after the commit
@@ -6,11 +6,17 @@
 //!
 //! There is no waiting for company: a lone message commits at once (batch of one); batches
 //! grow only when messages arrive faster than commits complete, which is when they help.
+//!
+//! The batch runs as plain synchronous SQLite calls on the writer connection's handle, locked
+//! out of sqlx's worker thread for the batch (`lock_handle`): through sqlx every statement was
+//! a hand-off to that thread and back, and on a busy machine those hand-offs, not SQLite, were
+//! most of a message's cost (docs/benchmarks.md). The batch blocks its thread while it runs,
+//! fsync included, so the loop has a thread and a small runtime of its own.
 
 use crate::other;
-use futures::future::BoxFuture;
 use parley_core::StoreResult;
-use sqlx::{Connection, SqliteConnection, SqlitePool};
+use rusqlite::Connection;
+use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 /// Largest batch: bounds the latency of the first message and the size of one transaction.
@@ -18,7 +24,7 @@ const MAX_BATCH: usize = 256;
 
 /// Called after the batch's commit with its outcome; sends the job's own result.
 type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Work = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Deliver> + Send>;
+type Work = Box<dyn FnOnce(&Connection) -> Deliver + Send>;
 
 #[derive(Clone)]
 pub(crate) struct GroupCommit {
@@ -26,35 +32,35 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    pub(crate) fn start(writer: SqlitePool) -> Self {
+    /// Starts the writer thread; it ends when the last `GroupCommit` is dropped.
+    pub(crate) fn start(writer: SqlitePool) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(writer, rx));
-        GroupCommit { jobs }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("parley-writer".into())
+            .spawn(move || rt.block_on(run(writer, rx)))?;
+        Ok(GroupCommit { jobs })
     }
 
     /// Runs `work` inside a savepoint of the next batch and returns its result once that batch
-    /// committed. `work` must leave nothing behind when it fails (it runs in a savepoint that
-    /// is rolled back on error).
+    /// committed. `work` must leave nothing behind when it fails (its savepoint is rolled
+    /// back on error).
     pub(crate) async fn run<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(
-                &'c mut sqlx::Transaction<'_, sqlx::Sqlite>,
-            ) -> BoxFuture<'c, StoreResult<T>>
-            + Send
-            + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<StoreResult<T>>();
-        let job: Work = Box::new(move |conn: &mut SqliteConnection| {
-            Box::pin(async move {
-                let result = in_savepoint(conn, work).await;
-                Box::new(move |committed: Result<(), String>| {
-                    let _ = tx.send(match committed {
-                        Ok(()) => result,
-                        Err(e) => Err(other(anyhow::anyhow!("commit failed: {e}"))),
-                    });
-                }) as Deliver
-            })
+        let job: Work = Box::new(move |db: &Connection| {
+            let result = in_savepoint(db, work);
+            Box::new(move |committed: Result<(), String>| {
+                let _ = tx.send(match committed {
+                    Ok(()) => result,
+                    Err(e) => Err(other(anyhow::anyhow!("commit failed: {e}"))),
+                });
+            }) as Deliver
         });
         self.jobs
             .send(job)
@@ -64,17 +70,18 @@ impl GroupCommit {
     }
 }
 
-async fn in_savepoint<T, F>(conn: &mut SqliteConnection, work: F) -> StoreResult<T>
-where
-    F: for<'c> FnOnce(&'c mut sqlx::Transaction<'_, sqlx::Sqlite>) -> BoxFuture<'c, StoreResult<T>>,
-{
-    // Inside the batch's transaction, sqlx makes this a SAVEPOINT; dropping it uncommitted
-    // rolls back to it.
-    let mut sp = conn.begin().await.map_err(other)?;
-    let result = work(&mut sp).await;
-    if result.is_ok() {
-        sp.commit().await.map_err(other)?;
-    }
+fn in_savepoint<T>(
+    db: &Connection,
+    work: impl FnOnce(&Connection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    db.execute_batch("SAVEPOINT message").map_err(other)?;
+    let result = work(db);
+    let end = if result.is_ok() {
+        "RELEASE message"
+    } else {
+        "ROLLBACK TO message; RELEASE message"
+    };
+    db.execute_batch(end).map_err(other)?;
     result
 }
 
@@ -86,19 +93,34 @@ async fn run(writer: SqlitePool, mut rx: mpsc::UnboundedReceiver<Work>) {
             batch.clear();
             continue;
         };
-        let Ok(mut tx) = conn.begin().await else {
+        let Ok(mut handle) = conn.lock_handle().await else {
             batch.clear();
             continue;
         };
-        let mut delivers = Vec::with_capacity(batch.len());
-        for work in batch.drain(..) {
-            delivers.push(work(&mut tx).await);
+        // SAFETY: the handle is locked out of sqlx's worker until `handle` drops, and the
+        // borrowed `Connection` (which does not close the handle) is dropped before it.
+        let db = match unsafe { Connection::from_handle(handle.as_raw_handle().as_ptr()) } {
+            Ok(db) => db,
+            Err(e) => {
+                tracing::error!(error = %e, "using the writer connection");
+                batch.clear();
+                continue;
+            }
+        };
+        if let Err(e) = db.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!(error = %e, "starting a group commit");
+            batch.clear();
+            continue;
         }
-        let committed = tx.commit().await.map_err(|e| e.to_string());
-        tracing::debug!(messages = delivers.len(), "group commit");
+        let delivers: Vec<Deliver> = batch.drain(..).map(|work| work(&db)).collect();
+        let committed = db.execute_batch("COMMIT").map_err(|e| e.to_string());
         if let Err(e) = &committed {
             tracing::error!(error = %e, messages = delivers.len(), "group commit failed");
+            let _ = db.execute_batch("ROLLBACK");
         }
+        tracing::debug!(messages = delivers.len(), "group commit");
+        drop(db);
+        drop(handle);
         for d in delivers {
             d(committed.clone());
         }

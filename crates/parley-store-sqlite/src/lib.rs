@@ -10,6 +10,7 @@ use parley_domain::routing::RoutingRule;
 use parley_domain::*;
 use parley_store_rows::*;
 
+mod append_sync;
 mod auto_replies;
 pub mod backup;
 mod bot;
@@ -67,7 +68,8 @@ impl SqliteStore {
             .connect_with(opts.read_only(true))
             .await?;
         Ok(SqliteStore {
-            commits: group_commit::GroupCommit::start(writer.clone()),
+            commits: group_commit::GroupCommit::start(writer.clone())
+                .context("starting the database writer")?,
             writer,
             reader,
         })
@@ -238,133 +240,6 @@ async fn save_conversation_state(
     .await
     .map_err(other)?;
     Ok(())
-}
-
-/// `append_message`'s work, inside the group commit's savepoint (see `group_commit`).
-async fn append_in(
-    tx: &mut Transaction<'_, Sqlite>,
-    ws: WorkspaceId,
-    target: Target,
-    msg: &NewEvent,
-    effects: &MessageEffects,
-    now: Millis,
-) -> StoreResult<Appended> {
-    if let Some(existing) = event_by_client_id(tx, ws, msg).await? {
-        let conv = conversation_in(tx, ws, existing.conversation_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        return Ok(Appended {
-            events: vec![],
-            message: existing,
-            duplicate: true,
-            conversation: conv,
-            created_conversation: false,
-        });
-    }
-    let (mut conv, created) = match target {
-        Target::Conversation(id) => (
-            conversation_in(tx, ws, id)
-                .await?
-                .ok_or(StoreError::NotFound)?,
-            false,
-        ),
-        Target::VisitorCurrent {
-            channel_id,
-            visitor_id,
-            group_id,
-        } => {
-            let row = sqlx::query(&format!(
-                "SELECT {CONVERSATION_COLS} FROM conversations WHERE visitor_id = $1 AND workspace_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1"
-            ))
-            .bind(visitor_id.0)
-            .bind(ws.0)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(other)?;
-            match row {
-                Some(r) => (conversation(&r).map_err(other)?, false),
-                None => {
-                    let c = Conversation {
-                        id: ConversationId::new(),
-                        workspace_id: ws,
-                        channel_id,
-                        visitor_id,
-                        status: ConversationStatus::Open,
-                        assignee_id: None,
-                        group_id,
-                        priority: 0,
-                        queued_at: None,
-                        awaiting_reply_since: None,
-                        required_skill: None,
-                        bot_active: false,
-                        bot_misses: 0,
-                        last_seq: 0,
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    sqlx::query(&format!("INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,0,0)"))
-                        .bind(c.id.0)
-                        .bind(ws.0)
-                        .bind(channel_id.0)
-                        .bind(visitor_id.0)
-                        .bind(c.status.as_str())
-                        .bind(None::<Uuid>)
-                        .bind(group_id.map(|g| g.0))
-                        .bind(0i64)
-                        .bind(None::<i64>)
-                        .bind(None::<i64>)
-                        .bind(None::<String>)
-                        .bind(0i64)
-                        .bind(now)
-                        .bind(now)
-                        .execute(&mut **tx)
-                        .await
-                        .map_err(other)?;
-                    (c, true)
-                }
-            }
-        }
-    };
-    let starts_bot = effects.starts_bot(&conv, created);
-    let mut events = Vec::new();
-    for e in effects.preceding(&conv, &msg.sender) {
-        events.push(insert_event(tx, &mut conv, &e, now).await?);
-    }
-    let message = insert_event(tx, &mut conv, msg, now).await?;
-    events.push(message.clone());
-    if starts_bot {
-        conv.bot_active = true;
-        conv.bot_misses = 0;
-    }
-    save_conversation_state(tx, &conv).await?;
-    Ok(Appended {
-        events,
-        message,
-        duplicate: false,
-        conversation: conv,
-        created_conversation: created,
-    })
-}
-
-async fn event_by_client_id(
-    tx: &mut Transaction<'_, Sqlite>,
-    ws: WorkspaceId,
-    msg: &NewEvent,
-) -> StoreResult<Option<Event>> {
-    let Some(cid) = &msg.client_id else {
-        return Ok(None);
-    };
-    let row = sqlx::query(&format!(
-        "SELECT {EVENT_COLS} FROM events WHERE sender_kind = $1 AND sender_id = $2 AND client_id = $3 AND workspace_id = $4"
-    ))
-    .bind(msg.sender.kind.as_str())
-    .bind(msg.sender.id)
-    .bind(cid.as_str())
-    .bind(ws.0)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(other)?;
-    row.as_ref().map(event).transpose().map_err(other)
 }
 
 #[async_trait]
@@ -1025,9 +900,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Appended> {
         let (msg, effects) = (msg.clone(), effects.clone());
         self.commits
-            .run(move |tx| {
-                Box::pin(async move { append_in(tx, ws, target, &msg, &effects, now).await })
-            })
+            .run(move |db| append_sync::append(db, ws, target, &msg, &effects, now))
             .await
     }
 

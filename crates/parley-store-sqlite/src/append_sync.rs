@@ -1,0 +1,298 @@
+//! `append_message`'s work as plain synchronous SQLite calls, run by the group commit on the
+//! writer connection's handle (see `group_commit`). sqlx runs every statement as a round trip
+//! to the connection's own thread; under load each of those hand-offs waited far longer for a
+//! core than SQLite took to run the statement, and a message is several statements. Here a
+//! whole batch runs on one thread without a hand-off.
+//!
+//! Same SQL, same column encodings (UUIDs as 16-byte blobs, times as integers) and the same
+//! row decoders (`parley-store-rows`) as the sqlx code in `lib.rs`, which the conformance suite
+//! checks.
+
+use crate::other;
+use parley_core::ports::*;
+use parley_core::{StoreError, StoreResult};
+use parley_domain::*;
+use parley_store_rows::{conversation, event, Get, CONVERSATION_COLS, EVENT_COLS, R};
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+
+/// A rusqlite row seen through the decoders' column interface.
+struct Row<'a, 'b>(&'a rusqlite::Row<'b>);
+
+impl Get for Row<'_, '_> {
+    fn text(&self, col: &str) -> R<String> {
+        Ok(self.0.get(col)?)
+    }
+    fn opt_text(&self, col: &str) -> R<Option<String>> {
+        Ok(self.0.get(col)?)
+    }
+    fn int(&self, col: &str) -> R<i64> {
+        Ok(self.0.get(col)?)
+    }
+    fn opt_int(&self, col: &str) -> R<Option<i64>> {
+        Ok(self.0.get(col)?)
+    }
+    fn uuid(&self, col: &str) -> R<Uuid> {
+        Ok(self.0.get(col)?)
+    }
+    fn opt_uuid(&self, col: &str) -> R<Option<Uuid>> {
+        Ok(self.0.get(col)?)
+    }
+}
+
+fn unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.code == rusqlite::ErrorCode::ConstraintViolation
+            && matches!(f.extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY))
+}
+
+/// Runs `sql` with `args` and decodes at most one row with `decode`.
+fn one<T>(
+    db: &Connection,
+    sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+    decode: fn(&Row) -> R<T>,
+) -> StoreResult<Option<T>> {
+    let mut stmt = db.prepare_cached(sql).map_err(other)?;
+    let found = stmt
+        .query_row(args, |r| Ok(decode(&Row(r))))
+        .optional()
+        .map_err(other)?;
+    found.transpose().map_err(other)
+}
+
+pub(crate) fn append(
+    db: &Connection,
+    ws: WorkspaceId,
+    target: Target,
+    msg: &NewEvent,
+    effects: &MessageEffects,
+    now: Millis,
+) -> StoreResult<Appended> {
+    if let Some(existing) = event_by_client_id(db, ws, msg)? {
+        let conv =
+            conversation_in(db, ws, existing.conversation_id)?.ok_or(StoreError::NotFound)?;
+        return Ok(Appended {
+            events: vec![],
+            message: existing,
+            duplicate: true,
+            conversation: conv,
+            created_conversation: false,
+        });
+    }
+    let (mut conv, created) = match target {
+        Target::Conversation(id) => (
+            conversation_in(db, ws, id)?.ok_or(StoreError::NotFound)?,
+            false,
+        ),
+        Target::VisitorCurrent {
+            channel_id,
+            visitor_id,
+            group_id,
+        } => {
+            let latest = one(
+                db,
+                &format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE visitor_id = ?1 AND workspace_id = ?2 ORDER BY created_at DESC, id DESC LIMIT 1"),
+                params![visitor_id.0, ws.0],
+                |r| conversation(r),
+            )?;
+            match latest {
+                Some(c) => (c, false),
+                None => (
+                    new_conversation(db, ws, channel_id, visitor_id, group_id, now)?,
+                    true,
+                ),
+            }
+        }
+    };
+    let starts_bot = effects.starts_bot(&conv, created);
+    let mut events = Vec::new();
+    for e in effects.preceding(&conv, &msg.sender) {
+        events.push(insert_event(db, &mut conv, &e, now)?);
+    }
+    let message = insert_event(db, &mut conv, msg, now)?;
+    events.push(message.clone());
+    if starts_bot {
+        conv.bot_active = true;
+        conv.bot_misses = 0;
+    }
+    save_conversation_state(db, &conv)?;
+    Ok(Appended {
+        events,
+        message,
+        duplicate: false,
+        conversation: conv,
+        created_conversation: created,
+    })
+}
+
+fn event_by_client_id(
+    db: &Connection,
+    ws: WorkspaceId,
+    msg: &NewEvent,
+) -> StoreResult<Option<Event>> {
+    let Some(cid) = &msg.client_id else {
+        return Ok(None);
+    };
+    one(
+        db,
+        &format!("SELECT {EVENT_COLS} FROM events WHERE sender_kind = ?1 AND sender_id = ?2 AND client_id = ?3 AND workspace_id = ?4"),
+        params![msg.sender.kind.as_str(), msg.sender.id, cid.as_str(), ws.0],
+        |r| event(r),
+    )
+}
+
+fn conversation_in(
+    db: &Connection,
+    ws: WorkspaceId,
+    id: ConversationId,
+) -> StoreResult<Option<Conversation>> {
+    one(
+        db,
+        &format!(
+            "SELECT {CONVERSATION_COLS} FROM conversations WHERE id = ?1 AND workspace_id = ?2"
+        ),
+        params![id.0, ws.0],
+        |r| conversation(r),
+    )
+}
+
+fn new_conversation(
+    db: &Connection,
+    ws: WorkspaceId,
+    channel_id: ChannelId,
+    visitor_id: VisitorId,
+    group_id: Option<GroupId>,
+    now: Millis,
+) -> StoreResult<Conversation> {
+    let c = Conversation {
+        id: ConversationId::new(),
+        workspace_id: ws,
+        channel_id,
+        visitor_id,
+        status: ConversationStatus::Open,
+        assignee_id: None,
+        group_id,
+        priority: 0,
+        queued_at: None,
+        awaiting_reply_since: None,
+        required_skill: None,
+        bot_active: false,
+        bot_misses: 0,
+        last_seq: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    db.prepare_cached(&format!("INSERT INTO conversations ({CONVERSATION_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,0,0)"))
+        .and_then(|mut s| s.execute(params![
+            c.id.0,
+            ws.0,
+            channel_id.0,
+            visitor_id.0,
+            c.status.as_str(),
+            None::<Uuid>,
+            group_id.map(|g| g.0),
+            0i64,
+            None::<i64>,
+            None::<i64>,
+            None::<String>,
+            0i64,
+            now,
+            now,
+        ]))
+        .map_err(other)?;
+    Ok(c)
+}
+
+fn insert_event(
+    db: &Connection,
+    conv: &mut Conversation,
+    e: &NewEvent,
+    now: Millis,
+) -> StoreResult<Event> {
+    let event = Event {
+        id: EventId::new(),
+        workspace_id: conv.workspace_id,
+        conversation_id: conv.id,
+        seq: conv.last_seq + 1,
+        kind: e.kind,
+        created_at: now,
+        sender: e.sender.clone(),
+        client_id: e.client_id.as_ref().map(|c| c.as_str().to_owned()),
+        body: e.body.clone(),
+        attachments: e.attachments.clone(),
+        status: e.status,
+        assignee: e.assignee.clone(),
+        note: e.note.clone(),
+        reason: e.reason.clone(),
+        buttons: e.buttons.clone(),
+    };
+    let attachments = serde_json::to_string(&event.attachments).map_err(other)?;
+    let reason = if event.reason.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&event.reason).map_err(other)?)
+    };
+    let buttons = if event.buttons.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&event.buttons).map_err(other)?)
+    };
+    db.prepare_cached(&format!("INSERT INTO events ({EVENT_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)"))
+        .and_then(|mut s| s.execute(params![
+            event.id.0,
+            event.workspace_id.0,
+            event.conversation_id.0,
+            event.seq,
+            event.kind.as_str(),
+            event.sender.kind.as_str(),
+            event.sender.id,
+            event.sender.name,
+            event.sender.avatar_url,
+            event.client_id,
+            event.body,
+            attachments,
+            event.status.map(|s| s.as_str()),
+            event.assignee.as_ref().map(|a| a.id.0),
+            event.assignee.as_ref().map(|a| a.name.clone()),
+            event.assignee.as_ref().and_then(|a| a.avatar_url.clone()),
+            event.note,
+            event.created_at,
+            reason,
+            buttons,
+        ]))
+        .map_err(|e| if unique_violation(&e) { StoreError::Conflict("message") } else { other(e) })?;
+    let awaiting = conv.awaiting_reply_since;
+    apply(conv, &event);
+    if let Some(ms) = first_response_ms(awaiting, conv, &event) {
+        // An exponentially weighted average: recent replies count most, one slow reply does
+        // not ruin an agent's score.
+        db.prepare_cached("UPDATE users SET response_ms = CASE WHEN response_ms IS NULL THEN ?1 ELSE (response_ms * 4 + ?1) / 5 END WHERE id = ?2")
+            .and_then(|mut s| s.execute(params![ms, conv.assignee_id.map(|u| u.0)]))
+            .map_err(other)?;
+    }
+    // The conversation's last-message preview: the `events_last_message` trigger (0020).
+    Ok(event)
+}
+
+fn save_conversation_state(db: &Connection, c: &Conversation) -> StoreResult<()> {
+    db.prepare_cached(
+        "UPDATE conversations SET status = ?1, assignee_id = ?2, last_seq = ?3, updated_at = ?4, \
+         queued_at = ?5, awaiting_reply_since = ?6, bot_active = ?8, bot_misses = ?9 WHERE id = ?7",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            c.status.as_str(),
+            c.assignee_id.map(|u| u.0),
+            c.last_seq,
+            c.updated_at,
+            c.queued_at,
+            c.awaiting_reply_since,
+            c.id.0,
+            c.bot_active as i64,
+            c.bot_misses as i64,
+        ])
+    })
+    .map_err(other)?;
+    Ok(())
+}
