@@ -102,6 +102,55 @@ pub fn first_response_ms(
     }
 }
 
+/// `e` as the next event of `conv` (numbered after its last one; not yet applied to it).
+pub fn next_event(conv: &Conversation, e: &NewEvent, now: Millis) -> Event {
+    Event {
+        id: EventId::new(),
+        workspace_id: conv.workspace_id,
+        conversation_id: conv.id,
+        seq: conv.last_seq + 1,
+        kind: e.kind,
+        created_at: now,
+        sender: e.sender.clone(),
+        client_id: e.client_id.as_ref().map(|c| c.as_str().to_owned()),
+        body: e.body.clone(),
+        attachments: e.attachments.clone(),
+        status: e.status,
+        assignee: e.assignee.clone(),
+        note: e.note.clone(),
+        reason: e.reason.clone(),
+        buttons: e.buttons.clone(),
+    }
+}
+
+/// A visitor's new conversation, as a message that starts one stores it.
+pub fn new_conversation(
+    ws: WorkspaceId,
+    channel_id: ChannelId,
+    visitor_id: VisitorId,
+    group_id: Option<GroupId>,
+    now: Millis,
+) -> Conversation {
+    Conversation {
+        id: ConversationId::new(),
+        workspace_id: ws,
+        channel_id,
+        visitor_id,
+        status: ConversationStatus::Open,
+        assignee_id: None,
+        group_id,
+        priority: 0,
+        queued_at: None,
+        awaiting_reply_since: None,
+        required_skill: None,
+        bot_active: false,
+        bot_misses: 0,
+        last_seq: 0,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 /// The conversation after `e`; stores persist the result in the transaction that wrote `e`.
 pub fn apply(conv: &mut Conversation, e: &Event) {
     conv.last_seq = e.seq;

@@ -111,24 +111,7 @@ impl PostgresStore {
                 match row {
                     Some(r) => (conversation(&r).map_err(other)?, false),
                     None => {
-                        let c = Conversation {
-                            id: ConversationId::new(),
-                            workspace_id: ws,
-                            channel_id,
-                            visitor_id,
-                            status: ConversationStatus::Open,
-                            assignee_id: None,
-                            group_id,
-                            priority: 0,
-                            queued_at: None,
-                            awaiting_reply_since: None,
-                            required_skill: None,
-                            bot_active: false,
-                            bot_misses: 0,
-                            last_seq: 0,
-                            created_at: now,
-                            updated_at: now,
-                        };
+                        let c = new_conversation(ws, channel_id, visitor_id, group_id, now);
                         sqlx::query(&format!("INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,0,0)"))
                             .bind(c.id.0)
                             .bind(ws.0)
@@ -250,23 +233,7 @@ async fn insert_event(
     e: &NewEvent,
     now: Millis,
 ) -> StoreResult<Event> {
-    let event = Event {
-        id: EventId::new(),
-        workspace_id: conv.workspace_id,
-        conversation_id: conv.id,
-        seq: conv.last_seq + 1,
-        kind: e.kind,
-        created_at: now,
-        sender: e.sender.clone(),
-        client_id: e.client_id.as_ref().map(|c| c.as_str().to_owned()),
-        body: e.body.clone(),
-        attachments: e.attachments.clone(),
-        status: e.status,
-        assignee: e.assignee.clone(),
-        note: e.note.clone(),
-        reason: e.reason.clone(),
-        buttons: e.buttons.clone(),
-    };
+    let event = next_event(conv, e, now);
     sqlx::query(&format!("INSERT INTO events ({EVENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)"))
         .bind(event.id.0)
         .bind(event.workspace_id.0)

@@ -99,7 +99,7 @@ pub(crate) fn append(
             match latest {
                 Some(c) => (c, false),
                 None => (
-                    new_conversation(db, ws, channel_id, visitor_id, group_id, now)?,
+                    insert_conversation(db, ws, channel_id, visitor_id, group_id, now)?,
                     true,
                 ),
             }
@@ -157,7 +157,7 @@ fn conversation_in(
     )
 }
 
-fn new_conversation(
+fn insert_conversation(
     db: &Connection,
     ws: WorkspaceId,
     channel_id: ChannelId,
@@ -165,24 +165,7 @@ fn new_conversation(
     group_id: Option<GroupId>,
     now: Millis,
 ) -> StoreResult<Conversation> {
-    let c = Conversation {
-        id: ConversationId::new(),
-        workspace_id: ws,
-        channel_id,
-        visitor_id,
-        status: ConversationStatus::Open,
-        assignee_id: None,
-        group_id,
-        priority: 0,
-        queued_at: None,
-        awaiting_reply_since: None,
-        required_skill: None,
-        bot_active: false,
-        bot_misses: 0,
-        last_seq: 0,
-        created_at: now,
-        updated_at: now,
-    };
+    let c = parley_core::ports::new_conversation(ws, channel_id, visitor_id, group_id, now);
     db.prepare_cached(&format!("INSERT INTO conversations ({CONVERSATION_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,0,0)"))
         .and_then(|mut s| s.execute(params![
             c.id.0,
@@ -210,23 +193,7 @@ fn insert_event(
     e: &NewEvent,
     now: Millis,
 ) -> StoreResult<Event> {
-    let event = Event {
-        id: EventId::new(),
-        workspace_id: conv.workspace_id,
-        conversation_id: conv.id,
-        seq: conv.last_seq + 1,
-        kind: e.kind,
-        created_at: now,
-        sender: e.sender.clone(),
-        client_id: e.client_id.as_ref().map(|c| c.as_str().to_owned()),
-        body: e.body.clone(),
-        attachments: e.attachments.clone(),
-        status: e.status,
-        assignee: e.assignee.clone(),
-        note: e.note.clone(),
-        reason: e.reason.clone(),
-        buttons: e.buttons.clone(),
-    };
+    let event = next_event(conv, e, now);
     let attachments = serde_json::to_string(&event.attachments).map_err(other)?;
     let reason = if event.reason.is_empty() {
         None
