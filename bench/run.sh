@@ -180,7 +180,7 @@ run_standard() {
     # Sized for a 2-core machine: 2,000 open visitor sockets, 10 agents, 200 chatting visitors;
     # 500 msg/s is the standard rate, the others find where throughput stops following the rate.
     visitors=${VISITORS:-2000} agents=${AGENTS:-10} chatters=${CHATTERS:-200}
-    rates=${RATES:-100,250,500,750,1000,1250} duration=${DURATION:-10} settle=${SETTLE_MS:-2000}
+    rates=${RATES:-500,1000,2000,3000,4000,5000} duration=${DURATION:-10} settle=${SETTLE_MS:-2000}
   fi
   machine_busy "$OUT_DIR/load-$STAMP.txt"
   DATA=$(mktemp -d -t parley-bench.XXXXXX)
