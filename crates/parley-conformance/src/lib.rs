@@ -455,6 +455,22 @@ pub async fn messages_get_gapless_sequence_numbers_and_dedupe(s: DynStore) {
         )
         .await;
     assert!(matches!(r, Err(StoreError::NotFound)));
+    // Another visitor of the same workspace cannot write into it either; its owner can.
+    let stranger = new_visitor(&s, &f.channel, "tok-stranger").await;
+    let into = |v: &Visitor| Target::VisitorConversation {
+        id: conv,
+        visitor_id: v.id,
+    };
+    let r = s
+        .append_message(
+            f.ws.id,
+            into(&stranger),
+            &visitor_msg(&stranger, "s1", "x"),
+            &fx,
+            now,
+        )
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound)));
     assert_eq!(
         s.get_conversation(f.ws.id, conv)
             .await
@@ -463,6 +479,17 @@ pub async fn messages_get_gapless_sequence_numbers_and_dedupe(s: DynStore) {
             .last_seq,
         2
     );
+    let own = s
+        .append_message(
+            f.ws.id,
+            into(&f.visitor),
+            &visitor_msg(&f.visitor, "own", "mine"),
+            &fx,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!((own.conversation.id, own.message.seq), (conv, 3));
 }
 
 pub async fn message_effects_reopen_and_claim(s: DynStore) {

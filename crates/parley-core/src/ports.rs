@@ -39,6 +39,12 @@ pub struct ConversationQuery {
 #[derive(Debug, Clone, Copy)]
 pub enum Target {
     Conversation(ConversationId),
+    /// A conversation of this visitor's: any other, like an unknown one, is `NotFound`. The
+    /// check rides on the append's own read instead of a read before it.
+    VisitorConversation {
+        id: ConversationId,
+        visitor_id: VisitorId,
+    },
     /// A new conversation starts in the channel's group, if it has one.
     VisitorCurrent {
         channel_id: ChannelId,

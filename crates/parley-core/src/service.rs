@@ -940,28 +940,26 @@ impl Parley {
                 },
             ),
             (_, None) => return Err(ServiceError::Invalid("conversation_id is required".into())),
-            (Actor::Visitor(_), Some(id)) => {
-                self.visible_conversation(actor, id).await?;
-                (
-                    Target::Conversation(id),
-                    MessageEffects {
-                        reopen: true,
-                        claim_by: None,
-                        start_bot,
-                    },
-                )
-            }
-            (Actor::Agent(a), Some(id)) => {
-                self.visible_conversation(actor, id).await?;
-                (
-                    Target::Conversation(id),
-                    MessageEffects {
-                        reopen: true,
-                        claim_by: Some(a.user.as_ref()),
-                        start_bot: false,
-                    },
-                )
-            }
+            (Actor::Visitor(v), Some(id)) => (
+                Target::VisitorConversation {
+                    id,
+                    visitor_id: v.visitor.id,
+                },
+                MessageEffects {
+                    reopen: true,
+                    claim_by: None,
+                    start_bot,
+                },
+            ),
+            // Agents see every conversation of their workspace, which the store checks.
+            (Actor::Agent(a), Some(id)) => (
+                Target::Conversation(id),
+                MessageEffects {
+                    reopen: true,
+                    claim_by: Some(a.user.as_ref()),
+                    start_bot: false,
+                },
+            ),
         };
         let msg = NewEvent::message(sender, client_id, body, attachments);
         let appended = self

@@ -85,6 +85,13 @@ impl PostgresStore {
                     .ok_or(StoreError::NotFound)?,
                 false,
             ),
+            Target::VisitorConversation { id, visitor_id } => (
+                conversation_in(&mut tx, ws, id)
+                    .await?
+                    .filter(|c| c.visitor_id == visitor_id)
+                    .ok_or(StoreError::NotFound)?,
+                false,
+            ),
             Target::VisitorCurrent {
                 channel_id,
                 visitor_id,

@@ -85,6 +85,12 @@ pub(crate) fn append(
             conversation_in(db, ws, id)?.ok_or(StoreError::NotFound)?,
             false,
         ),
+        Target::VisitorConversation { id, visitor_id } => (
+            conversation_in(db, ws, id)?
+                .filter(|c| c.visitor_id == visitor_id)
+                .ok_or(StoreError::NotFound)?,
+            false,
+        ),
         Target::VisitorCurrent {
             channel_id,
             visitor_id,
