@@ -20,46 +20,46 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// The parts of a server frame the generator looks at; everything else is skipped unparsed.
 #[derive(Deserialize)]
-struct Frame<'a> {
+pub(crate) struct Frame<'a> {
     #[serde(rename = "type", borrow)]
-    ty: Cow<'a, str>,
+    pub(crate) ty: Cow<'a, str>,
     #[serde(default, borrow)]
-    client_id: Option<Cow<'a, str>>,
+    pub(crate) client_id: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
-    conversation_id: Option<Cow<'a, str>>,
+    pub(crate) conversation_id: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
-    conversation: Option<ConvRef<'a>>,
+    pub(crate) conversation: Option<ConvRef<'a>>,
     #[serde(default, borrow)]
-    event: Option<EventRef<'a>>,
+    pub(crate) event: Option<EventRef<'a>>,
     #[serde(default)]
-    last_seq: Option<i64>,
+    pub(crate) last_seq: Option<i64>,
     #[serde(default)]
-    code: Option<String>,
+    pub(crate) code: Option<String>,
     #[serde(default)]
-    message: Option<String>,
+    pub(crate) message: Option<String>,
     #[serde(default, rename = "ref")]
-    reference: Option<String>,
+    pub(crate) reference: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct ConvRef<'a> {
+pub(crate) struct ConvRef<'a> {
     #[serde(borrow)]
-    id: Cow<'a, str>,
+    pub(crate) id: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
-struct EventRef<'a> {
-    seq: i64,
+pub(crate) struct EventRef<'a> {
+    pub(crate) seq: i64,
     #[serde(borrow)]
-    sender: SenderRef<'a>,
+    pub(crate) sender: SenderRef<'a>,
     #[serde(default, borrow)]
-    body: Option<Cow<'a, str>>,
+    pub(crate) body: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
-struct SenderRef<'a> {
+pub(crate) struct SenderRef<'a> {
     #[serde(borrow)]
-    kind: Cow<'a, str>,
+    pub(crate) kind: Cow<'a, str>,
 }
 
 /// `"m123 …"` → 123 for prefix `'m'`.

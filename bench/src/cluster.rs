@@ -11,16 +11,15 @@
 //! Events at or below the last seq a visitor holds are ignored (replays), so a message counts
 //! twice only if the server stored it twice.
 
-use crate::clients::{self, AgentCmd, AgentConfig, Handle};
+use crate::clients::{self, AgentCmd, AgentConfig, Frame, Handle};
 use crate::net::{Dialer, Ws};
 use crate::scenario::Problems;
 use crate::stats::{self, Delivery, Latency, Proc, Tracker};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use futures::{stream, SinkExt, StreamExt, TryStreamExt};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -215,45 +214,6 @@ fn random_below(n: u64) -> u64 {
     } else {
         (uuid::Uuid::new_v4().as_u128() as u64) % n
     }
-}
-
-#[derive(Deserialize)]
-struct Frame<'a> {
-    #[serde(rename = "type", borrow)]
-    ty: Cow<'a, str>,
-    #[serde(default, borrow)]
-    client_id: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    conversation_id: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    conversation: Option<ConvRef<'a>>,
-    #[serde(default, borrow)]
-    event: Option<EventRef<'a>>,
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ConvRef<'a> {
-    #[serde(borrow)]
-    id: Cow<'a, str>,
-}
-
-#[derive(Deserialize)]
-struct EventRef<'a> {
-    seq: i64,
-    #[serde(borrow)]
-    sender: SenderRef<'a>,
-    #[serde(default, borrow)]
-    body: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct SenderRef<'a> {
-    #[serde(borrow)]
-    kind: Cow<'a, str>,
 }
 
 pub enum CCmd {
@@ -942,28 +902,15 @@ pub async fn main(a: ClusterArgs) -> Result<bool> {
     clients::close_all(visitors).await;
     clients::close_all(agent_handles).await;
     print(&report);
-    if let Some(path) = &a.out {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("results written to {}", path.display());
-    }
-    for f in &report.failures {
-        eprintln!("CHECK FAILED: {f}");
-    }
-    Ok(report.failures.is_empty())
+    crate::report::write_json(&report, a.out.as_deref())?;
+    Ok(crate::report::all_passed(&report.failures))
 }
 
 fn print(r: &ClusterReport) {
     let p = &r.plan;
     let m = &r.machine;
     println!();
-    println!(
-        "machine: {} CPUs ({}), {} MiB, kernel {}",
-        m.cpus,
-        m.cpu_model,
-        m.memory_kib / 1024,
-        m.kernel
-    );
+    println!("{}", m.line());
     println!(
         "cluster: {} nodes, {} visitors ({} chatting) spread round robin{}, {} agents on node 0, {} msg/s for {} s (reply to 1 in {}), kill after {} s, reconnect jitter 0-{} ms",
         p.nodes,

@@ -596,27 +596,14 @@ pub async fn main(a: FanoutArgs) -> Result<bool> {
         failures: fails,
     };
     print(&report);
-    if let Some(path) = &a.out {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("results written to {}", path.display());
-    }
-    for f in &report.failures {
-        eprintln!("CHECK FAILED: {f}");
-    }
-    Ok(report.failures.is_empty())
+    crate::report::write_json(&report, a.out.as_deref())?;
+    Ok(crate::report::all_passed(&report.failures))
 }
 
 fn print(r: &FanReport) {
     let m = &r.machine;
     println!();
-    println!(
-        "machine: {} CPUs ({}), {} MiB, kernel {}",
-        m.cpus,
-        m.cpu_model,
-        m.memory_kib / 1024,
-        m.kernel
-    );
+    println!("{}", m.line());
     println!(
         "fan-out: {} idle visitor sockets in one workspace, {} toggles of the only agent (online/offline)",
         r.plan.visitors, r.plan.toggles

@@ -314,17 +314,10 @@ async fn run(a: RunArgs) -> Result<bool> {
 
     let report = report::Report::new(plan, nofile, parley, baseline);
     report.print();
-    if let Some(path) = &a.out {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("results written to {}", path.display());
-    }
-    let failures = report.failures();
-    for f in &failures {
-        eprintln!("CHECK FAILED: {f}");
-    }
+    crate::report::write_json(&report, a.out.as_deref())?;
+    let passed = report::all_passed(&report.failures());
     // Outside smoke mode the checks are reported, not enforced (overload runs may not drain).
-    Ok(!a.smoke || failures.is_empty())
+    Ok(!a.smoke || passed)
 }
 
 /// Starts `parley-bench relay` and reads the address it listens on.

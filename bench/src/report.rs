@@ -13,6 +13,17 @@ pub struct Machine {
 }
 
 impl Machine {
+    /// How every report starts: what the numbers were measured on.
+    pub fn line(&self) -> String {
+        format!(
+            "machine: {} CPUs ({}), {} MiB, kernel {}",
+            self.cpus,
+            self.cpu_model,
+            self.memory_kib / 1024,
+            self.kernel
+        )
+    }
+
     pub fn probe(nofile_limit: u64) -> Machine {
         let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
         let cpuinfo = read("/proc/cpuinfo");
@@ -108,14 +119,7 @@ impl Report {
     pub fn print(&self) {
         let m = &self.machine;
         println!();
-        println!(
-            "machine: {} CPUs ({}), {} MiB, kernel {}, RLIMIT_NOFILE {}",
-            m.cpus,
-            m.cpu_model,
-            m.memory_kib / 1024,
-            m.kernel,
-            m.nofile_limit
-        );
+        println!("{}, RLIMIT_NOFILE {}", m.line(), m.nofile_limit);
         let p = &self.plan;
         println!(
             "plan: {} visitors ({} chatting), {} agents, {} s per rate, reply to 1 in {}, {} B bodies",
@@ -220,4 +224,23 @@ fn print_run(name: &str, r: &RunReport) {
         r.others_cpu_pct,
         if r.sustained { "yes" } else { "no" }
     );
+}
+
+/// Writes a run's full results as JSON to `out`, when given.
+pub fn write_json(report: &impl Serialize, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if let Some(path) = out {
+        std::fs::write(path, serde_json::to_string_pretty(report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("results written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// Names each failed check; true when there is none.
+pub fn all_passed(failures: &[String]) -> bool {
+    for f in failures {
+        eprintln!("CHECK FAILED: {f}");
+    }
+    failures.is_empty()
 }

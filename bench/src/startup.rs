@@ -373,11 +373,7 @@ pub async fn main(a: StartupArgs) -> Result<bool> {
         ready_target_met,
     };
     print(&report);
-    if let Some(path) = &a.out {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("results written to {}", path.display());
-    }
+    crate::report::write_json(&report, a.out.as_deref())?;
     Ok(report.big.verified.is_some())
 }
 

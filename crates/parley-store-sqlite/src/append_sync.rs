@@ -155,9 +155,7 @@ fn conversation_in(
 ) -> StoreResult<Option<Conversation>> {
     one(
         db,
-        &format!(
-            "SELECT {CONVERSATION_COLS} FROM conversations WHERE id = ?1 AND workspace_id = ?2"
-        ),
+        &crate::sql::CONVERSATION_BY_ID,
         params![id.0, ws.0],
         |r| conversation(r),
     )
@@ -211,36 +209,42 @@ fn insert_event(
     } else {
         Some(serde_json::to_string(&event.buttons).map_err(other)?)
     };
-    db.prepare_cached(&format!("INSERT INTO events ({EVENT_COLS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)"))
-        .and_then(|mut s| s.execute(params![
-            event.id.0,
-            event.workspace_id.0,
-            event.conversation_id.0,
-            event.seq,
-            event.kind.as_str(),
-            event.sender.kind.as_str(),
-            event.sender.id,
-            event.sender.name,
-            event.sender.avatar_url,
-            event.client_id,
-            event.body,
-            attachments,
-            event.status.map(|s| s.as_str()),
-            event.assignee.as_ref().map(|a| a.id.0),
-            event.assignee.as_ref().map(|a| a.name.clone()),
-            event.assignee.as_ref().and_then(|a| a.avatar_url.clone()),
-            event.note,
-            event.created_at,
-            reason,
-            buttons,
-        ]))
-        .map_err(|e| if unique_violation(&e) { StoreError::Conflict("message") } else { other(e) })?;
+    db.prepare_cached(&crate::sql::INSERT_EVENT)
+        .and_then(|mut s| {
+            s.execute(params![
+                event.id.0,
+                event.workspace_id.0,
+                event.conversation_id.0,
+                event.seq,
+                event.kind.as_str(),
+                event.sender.kind.as_str(),
+                event.sender.id,
+                event.sender.name,
+                event.sender.avatar_url,
+                event.client_id,
+                event.body,
+                attachments,
+                event.status.map(|s| s.as_str()),
+                event.assignee.as_ref().map(|a| a.id.0),
+                event.assignee.as_ref().map(|a| a.name.clone()),
+                event.assignee.as_ref().and_then(|a| a.avatar_url.clone()),
+                event.note,
+                event.created_at,
+                reason,
+                buttons,
+            ])
+        })
+        .map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Conflict("message")
+            } else {
+                other(e)
+            }
+        })?;
     let awaiting = conv.awaiting_reply_since;
     apply(conv, &event);
     if let Some(ms) = first_response_ms(awaiting, conv, &event) {
-        // An exponentially weighted average: recent replies count most, one slow reply does
-        // not ruin an agent's score.
-        db.prepare_cached("UPDATE users SET response_ms = CASE WHEN response_ms IS NULL THEN ?1 ELSE (response_ms * 4 + ?1) / 5 END WHERE id = ?2")
+        db.prepare_cached(crate::sql::RESPONSE_MS)
             .and_then(|mut s| s.execute(params![ms, conv.assignee_id.map(|u| u.0)]))
             .map_err(other)?;
     }
@@ -249,23 +253,20 @@ fn insert_event(
 }
 
 fn save_conversation_state(db: &Connection, c: &Conversation) -> StoreResult<()> {
-    db.prepare_cached(
-        "UPDATE conversations SET status = ?1, assignee_id = ?2, last_seq = ?3, updated_at = ?4, \
-         queued_at = ?5, awaiting_reply_since = ?6, bot_active = ?8, bot_misses = ?9 WHERE id = ?7",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            c.status.as_str(),
-            c.assignee_id.map(|u| u.0),
-            c.last_seq,
-            c.updated_at,
-            c.queued_at,
-            c.awaiting_reply_since,
-            c.id.0,
-            c.bot_active as i64,
-            c.bot_misses as i64,
-        ])
-    })
-    .map_err(other)?;
+    db.prepare_cached(crate::sql::SAVE_CONVERSATION_STATE)
+        .and_then(|mut s| {
+            s.execute(params![
+                c.status.as_str(),
+                c.assignee_id.map(|u| u.0),
+                c.last_seq,
+                c.updated_at,
+                c.queued_at,
+                c.awaiting_reply_since,
+                c.id.0,
+                c.bot_active as i64,
+                c.bot_misses as i64,
+            ])
+        })
+        .map_err(other)?;
     Ok(())
 }

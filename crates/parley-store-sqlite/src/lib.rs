@@ -20,6 +20,7 @@ mod hours;
 mod kb;
 mod quick_replies;
 mod routing;
+mod sql;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::path::Path;
@@ -94,14 +95,12 @@ async fn conversation_in(
     ws: WorkspaceId,
     id: ConversationId,
 ) -> StoreResult<Option<Conversation>> {
-    let row = sqlx::query(&format!(
-        "SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND workspace_id = $2"
-    ))
-    .bind(id.0)
-    .bind(ws.0)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(other)?;
+    let row = sqlx::query(&sql::CONVERSATION_BY_ID)
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(other)?;
     row.as_ref().map(conversation).transpose().map_err(other)
 }
 
@@ -163,7 +162,7 @@ async fn insert_event(
     now: Millis,
 ) -> StoreResult<Event> {
     let event = next_event(conv, e, now);
-    sqlx::query(&format!("INSERT INTO events ({EVENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)"))
+    sqlx::query(&sql::INSERT_EVENT)
         .bind(event.id.0)
         .bind(event.workspace_id.0)
         .bind(event.conversation_id.0)
@@ -182,17 +181,29 @@ async fn insert_event(
         .bind(event.assignee.as_ref().and_then(|a| a.avatar_url.clone()))
         .bind(&event.note)
         .bind(event.created_at)
-        .bind(if event.reason.is_empty() { None } else { Some(serde_json::to_string(&event.reason).map_err(other)?) })
-        .bind(if event.buttons.is_empty() { None } else { Some(serde_json::to_string(&event.buttons).map_err(other)?) })
+        .bind(if event.reason.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&event.reason).map_err(other)?)
+        })
+        .bind(if event.buttons.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&event.buttons).map_err(other)?)
+        })
         .execute(&mut **tx)
         .await
-        .map_err(|e| if unique_violation(&e) { StoreError::Conflict("message") } else { other(e) })?;
+        .map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Conflict("message")
+            } else {
+                other(e)
+            }
+        })?;
     let awaiting = conv.awaiting_reply_since;
     apply(conv, &event);
     if let Some(ms) = first_response_ms(awaiting, conv, &event) {
-        // An exponentially weighted average: recent replies count most, one slow reply does
-        // not ruin an agent's score.
-        sqlx::query("UPDATE users SET response_ms = CASE WHEN response_ms IS NULL THEN $1 ELSE (response_ms * 4 + $1) / 5 END WHERE id = $2")
+        sqlx::query(sql::RESPONSE_MS)
             .bind(ms)
             .bind(conv.assignee_id.map(|u| u.0))
             .execute(&mut **tx)
@@ -207,22 +218,19 @@ async fn save_conversation_state(
     tx: &mut Transaction<'_, Sqlite>,
     c: &Conversation,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE conversations SET status = $1, assignee_id = $2, last_seq = $3, updated_at = $4, \
-         queued_at = $5, awaiting_reply_since = $6, bot_active = $8, bot_misses = $9 WHERE id = $7",
-    )
-    .bind(c.status.as_str())
-    .bind(c.assignee_id.map(|u| u.0))
-    .bind(c.last_seq)
-    .bind(c.updated_at)
-    .bind(c.queued_at)
-    .bind(c.awaiting_reply_since)
-    .bind(c.id.0)
-    .bind(c.bot_active as i64)
-    .bind(c.bot_misses as i64)
-    .execute(&mut **tx)
-    .await
-    .map_err(other)?;
+    sqlx::query(sql::SAVE_CONVERSATION_STATE)
+        .bind(c.status.as_str())
+        .bind(c.assignee_id.map(|u| u.0))
+        .bind(c.last_seq)
+        .bind(c.updated_at)
+        .bind(c.queued_at)
+        .bind(c.awaiting_reply_since)
+        .bind(c.id.0)
+        .bind(c.bot_active as i64)
+        .bind(c.bot_misses as i64)
+        .execute(&mut **tx)
+        .await
+        .map_err(other)?;
     Ok(())
 }
 
@@ -780,14 +788,12 @@ impl Store for SqliteStore {
         ws: WorkspaceId,
         id: ConversationId,
     ) -> StoreResult<Option<Conversation>> {
-        let row = sqlx::query(&format!(
-            "SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND workspace_id = $2"
-        ))
-        .bind(id.0)
-        .bind(ws.0)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(other)?;
+        let row = sqlx::query(&sql::CONVERSATION_BY_ID)
+            .bind(id.0)
+            .bind(ws.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(other)?;
         row.as_ref().map(conversation).transpose().map_err(other)
     }
 

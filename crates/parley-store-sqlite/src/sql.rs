@@ -1,0 +1,27 @@
+//! Statements both message paths run: sqlx's (every write but messages) and the group commit's
+//! synchronous one (`append_sync`). One text each, so the two cannot drift apart. Parameters
+//! are numbered (`?N`), which SQLite binds by number under both drivers.
+
+use parley_store_rows::{CONVERSATION_COLS, EVENT_COLS};
+use std::sync::LazyLock;
+
+pub(crate) static CONVERSATION_BY_ID: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = ?1 AND workspace_id = ?2")
+});
+
+pub(crate) static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO events ({EVENT_COLS}) VALUES \
+         (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)"
+    )
+});
+
+/// An exponentially weighted average of the assignee's first-reply time: recent replies count
+/// most, one slow reply does not ruin an agent's score.
+pub(crate) const RESPONSE_MS: &str =
+    "UPDATE users SET response_ms = CASE WHEN response_ms IS NULL \
+     THEN ?1 ELSE (response_ms * 4 + ?1) / 5 END WHERE id = ?2";
+
+pub(crate) const SAVE_CONVERSATION_STATE: &str =
+    "UPDATE conversations SET status = ?1, assignee_id = ?2, last_seq = ?3, updated_at = ?4, \
+     queued_at = ?5, awaiting_reply_since = ?6, bot_active = ?8, bot_misses = ?9 WHERE id = ?7";
