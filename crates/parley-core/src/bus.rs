@@ -91,6 +91,11 @@ pub enum BusMessage {
         workspace_id: WorkspaceId,
         agents: Vec<(UserId, AgentStatus)>,
     },
+    /// Between nodes: a workspace's flows, routing rules, hours or auto-replies were saved
+    /// (see `settings_cache`).
+    SettingsChanged {
+        workspace_id: WorkspaceId,
+    },
     /// Messages may have been missed (e.g. the link between nodes broke): every subscriber
     /// sees [`BusItem::Lagged`] and re-reads what it shows from the store.
     Resync,

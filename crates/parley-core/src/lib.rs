@@ -24,6 +24,7 @@ pub mod service_kb;
 pub mod service_quick_replies;
 pub mod service_routing;
 pub mod service_team;
+pub mod settings_cache;
 
 pub use error::{ServiceError, ServiceResult, StoreError, StoreResult};
 pub use service::{Actor, Config, Parley};

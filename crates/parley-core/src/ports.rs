@@ -718,11 +718,8 @@ pub trait Store: Send + Sync + 'static {
     // ----- keyword auto-replies (关键词自动回复) ------------------------------------------
     /// The workspace's rules by position.
     async fn list_auto_replies(&self, ws: WorkspaceId) -> StoreResult<Vec<AutoReply>>;
-    /// Replaces all of the workspace's rules (as given, hits included) and bumps
-    /// `auto_reply_generation`, in one transaction.
+    /// Replaces all of the workspace's rules (as given, hits included) in one transaction.
     async fn replace_auto_replies(&self, ws: WorkspaceId, rules: &[AutoReply]) -> StoreResult<()>;
-    /// Increases with every change of the rules (0 for a new workspace).
-    async fn auto_reply_generation(&self, ws: WorkspaceId) -> StoreResult<i64>;
     /// Adds one to a rule's hit counter; false when there is no such rule (deleted meanwhile).
     async fn count_auto_reply_hit(&self, ws: WorkspaceId, id: AutoReplyId) -> StoreResult<bool>;
 

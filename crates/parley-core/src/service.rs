@@ -33,8 +33,10 @@ pub struct Parley {
     pub kb: crate::service_kb::KbMatchers,
     /// Leave-a-message submissions per visitor and IP (see `service_hours`).
     pub(crate) leave_limits: crate::service_hours::LeaveLimits,
-    /// Each workspace's compiled auto-reply rules (see `service_autoreply`).
+    /// How often this node compiled auto-reply rules (see `service_autoreply`).
     pub auto_replies: crate::service_autoreply::AutoReplyCache,
+    /// The settings a visitor's message consults, per workspace (see `settings_cache`).
+    pub settings: crate::settings_cache::SettingsCache,
     /// Inbox lines for this node's agent sockets, read once per change (see `inbox_feed`).
     pub inbox: Arc<crate::inbox_feed::InboxFeed>,
 }
@@ -181,6 +183,7 @@ impl Parley {
             kb: Default::default(),
             leave_limits: Default::default(),
             auto_replies: Default::default(),
+            settings: Default::default(),
         }
     }
 

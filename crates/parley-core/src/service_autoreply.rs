@@ -2,14 +2,12 @@
 //! the first enabled rule matching a visitor's message answers it at once as an automatic
 //! message with quick-reply buttons (routing still brings a person).
 //!
-//! Each node caches the workspace's compiled rules with its `auto_reply_generation`, which the
-//! store bumps in the transaction that saves the rules. A message reads the generation (one
-//! indexed row) and recompiles only when it moved, so a save on any node reaches every node
-//! with its next message, and regexes are never compiled per message.
+//! Each node keeps the workspace's compiled rules in its settings cache (see `settings_cache`):
+//! a save on any node drops them on every node, which compiles them again with the next
+//! message, so regexes are never compiled per message and messages read no rules.
 
 use crate::service::{Actor, Agent, Parley};
 use crate::{ServiceError, ServiceResult};
-use dashmap::DashMap;
 use parley_domain::template::{fill, TemplateValues};
 use parley_domain::*;
 use std::collections::HashMap;
@@ -44,16 +42,14 @@ pub struct WindowInput {
     pub time_zone: String,
 }
 
-/// A workspace's compiled rules, as of `generation`.
+/// A workspace's compiled rules.
 pub struct BuiltRules {
-    pub generation: i64,
     pub rules: CompiledRules,
 }
 
-/// The per-workspace rule cache of one node.
+/// How often this node compiled rules.
 #[derive(Default)]
 pub struct AutoReplyCache {
-    built: DashMap<WorkspaceId, Arc<BuiltRules>>,
     builds: AtomicU64,
 }
 
@@ -183,30 +179,22 @@ impl Parley {
             rules.push(rule);
         }
         self.store.replace_auto_replies(ws, &rules).await?;
+        self.settings_changed(ws);
         Ok(rules)
     }
 
-    /// The workspace's compiled rules, recompiled first when they changed (on any node).
+    /// The workspace's compiled rules, compiled first when they changed (on any node).
     pub async fn auto_reply_rules(&self, ws: WorkspaceId) -> ServiceResult<Arc<BuiltRules>> {
-        // Read before the rules: a save in between makes the next message recompile again
-        // instead of keeping newer rules under an older generation.
-        let generation = self.store.auto_reply_generation(ws).await?;
-        if let Some(b) = self.auto_replies.built.get(&ws) {
-            if b.generation >= generation {
-                return Ok(b.clone());
-            }
-        }
-        let rules = self.store.list_auto_replies(ws).await?;
-        let compiled = tokio::task::spawn_blocking(move || CompiledRules::new(rules))
-            .await
-            .map_err(|e| anyhow::anyhow!("compiling auto-replies: {e}"))?;
-        let built = Arc::new(BuiltRules {
-            generation,
-            rules: compiled,
-        });
-        self.auto_replies.built.insert(ws, built.clone());
-        self.auto_replies.builds.fetch_add(1, Ordering::Relaxed);
-        Ok(built)
+        let load = || async move {
+            let rules = self.store.list_auto_replies(ws).await?;
+            let compiled = tokio::task::spawn_blocking(move || CompiledRules::new(rules))
+                .await
+                .map_err(|e| anyhow::anyhow!("compiling auto-replies: {e}"))?;
+            self.auto_replies.builds.fetch_add(1, Ordering::Relaxed);
+            Ok(Arc::new(BuiltRules { rules: compiled }))
+        };
+        let cache = &self.settings.auto_replies;
+        Ok(cache.get_or_load(&self.settings.epoch, ws, load).await?)
     }
 
     /// Answers a visitor's message with the first matching rule; true when it did.

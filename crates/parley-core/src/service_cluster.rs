@@ -1,4 +1,5 @@
-//! What keeps several nodes in agreement beyond the database: presence announcements.
+//! What keeps several nodes in agreement beyond the database: presence announcements, and word
+//! of changed settings for the nodes' caches (see `settings_cache`).
 
 use crate::bus::{BusItem, BusMessage, Topic};
 use crate::presence::{ANNOUNCE_EVERY_MS, EXPIRE_EVERY_MS};
@@ -34,8 +35,9 @@ impl Parley {
         );
     }
 
-    /// Until shutdown: takes the other nodes' announcements, repeats this node's, and forgets
-    /// nodes that went quiet. Harmless on a single node (nobody else announces).
+    /// Until shutdown: takes the other nodes' announcements, repeats this node's, forgets
+    /// nodes that went quiet, and drops cached settings that changed. Harmless on a single node
+    /// (nobody else announces; a save there already dropped its cache).
     pub async fn run_presence(&self, shutdown: CancellationToken) {
         let mut heard = self.bus.subscribe(Topic::Cluster);
         let mut tick = tokio::time::interval(Duration::from_millis(ANNOUNCE_EVERY_MS as u64));
@@ -54,17 +56,25 @@ impl Parley {
                     }
                 }
                 item = heard.next() => match item {
-                    Some(BusItem::Message(m)) => {
-                        if let BusMessage::PresenceSnapshot { node, workspace_id, agents } = &*m {
+                    Some(BusItem::Message(m)) => match &*m {
+                        BusMessage::PresenceSnapshot { node, workspace_id, agents } => {
                             if *node != self.node
                                 && self.presence.apply_remote(*node, *workspace_id, agents.clone())
                             {
                                 self.agents_online_changed(*workspace_id);
                             }
                         }
+                        BusMessage::SettingsChanged { workspace_id } => {
+                            self.settings.forget(*workspace_id)
+                        }
+                        _ => {}
+                    },
+                    // A settings change may be among what was missed, and the others may have
+                    // missed our announcements too.
+                    Some(BusItem::Lagged) => {
+                        self.settings.clear();
+                        self.announce_all();
                     }
-                    // The others may have missed our announcements too.
-                    Some(BusItem::Lagged) => self.announce_all(),
                     Some(BusItem::Summary(_)) => {}
                     None => return,
                 }

@@ -18,9 +18,9 @@ impl Parley {
     pub async fn replace_flows(&self, agent: &Agent, flows: Vec<Flow>) -> ServiceResult<Vec<Flow>> {
         require_editor(agent)?;
         flow::check_flows(&flows)?;
-        self.store
-            .replace_flows(agent.user.workspace_id, &flows, now_millis())
-            .await?;
+        let ws = agent.user.workspace_id;
+        self.store.replace_flows(ws, &flows, now_millis()).await?;
+        self.settings_changed(ws);
         Ok(flows)
     }
 
@@ -34,8 +34,8 @@ impl Parley {
             return false;
         }
         let ws = conv.workspace_id;
-        // Most workspaces have no flows: one read, and no per-conversation lookup.
-        let flows = match self.store.flows(ws).await {
+        // Most workspaces have no flows: no per-conversation lookup then.
+        let flows = match self.cached_flows(ws).await {
             Ok(f) if f.is_empty() => return false,
             Ok(f) => f,
             Err(e) => {

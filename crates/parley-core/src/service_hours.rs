@@ -213,14 +213,15 @@ impl Parley {
         self.store
             .set_workspace_hours(ws, &hours, now_millis())
             .await?;
+        self.settings_changed(ws);
         Ok(hours)
     }
 
     /// The calendar in force for routing; `None` when switched off (or unreadable: routing
     /// then behaves as before rather than stopping).
     pub(crate) async fn workspace_calendar(&self, ws: WorkspaceId) -> Option<BusinessCalendar> {
-        match self.store.workspace_hours(ws).await {
-            Ok(h) => h.and_then(|h| h.enabled.then_some(h.calendar)),
+        match self.cached_hours(ws).await {
+            Ok(h) => h.and_then(|h| h.enabled.then(|| h.calendar.clone())),
             Err(e) => {
                 tracing::error!(error = %e, "reading the workspace's business hours");
                 None
@@ -233,8 +234,8 @@ impl Parley {
         &self,
         ws: WorkspaceId,
         group: Option<GroupId>,
-    ) -> ServiceResult<(WorkspaceHours, Option<WeeklyHours>)> {
-        let settings = self.store.workspace_hours(ws).await?.unwrap_or_default();
+    ) -> ServiceResult<(std::sync::Arc<WorkspaceHours>, Option<WeeklyHours>)> {
+        let settings = self.cached_hours(ws).await?.unwrap_or_default();
         let own = match group {
             Some(g) => self.store.get_group(ws, g).await?.and_then(|g| g.hours),
             None => None,

@@ -453,6 +453,7 @@ impl Parley {
             });
         }
         self.store.replace_rules(ws, &rules).await?;
+        self.settings_changed(ws);
         Ok(rules)
     }
 
@@ -489,7 +490,7 @@ impl Parley {
     ) {
         let lead: Vec<Reason> = lead.into_iter().collect();
         let ws = conv.workspace_id;
-        let rules = match self.store.list_rules(ws).await {
+        let rules = match self.cached_routing_rules(ws).await {
             Ok(r) => r,
             Err(e) => return tracing::error!(error = %e, "reading routing rules"),
         };

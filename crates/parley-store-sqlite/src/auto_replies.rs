@@ -18,7 +18,7 @@ impl SqliteStore {
             .map_err(other)
     }
 
-    /// The whole list in one transaction, which also bumps the generation.
+    /// The whole list in one transaction.
     pub(crate) async fn ar_replace(&self, ws: WorkspaceId, rules: &[AutoReply]) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM auto_replies WHERE workspace_id = $1")
@@ -56,24 +56,7 @@ impl SqliteStore {
             .await
             .map_err(other)?;
         }
-        sqlx::query(
-            "UPDATE workspaces SET auto_reply_generation = auto_reply_generation + 1 WHERE id = $1",
-        )
-        .bind(ws.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(other)?;
         tx.commit().await.map_err(other)
-    }
-
-    pub(crate) async fn ar_generation(&self, ws: WorkspaceId) -> StoreResult<i64> {
-        let g: Option<i64> =
-            sqlx::query_scalar("SELECT auto_reply_generation FROM workspaces WHERE id = $1")
-                .bind(ws.0)
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(other)?;
-        Ok(g.unwrap_or(0))
     }
 
     pub(crate) async fn ar_hit(&self, ws: WorkspaceId, id: AutoReplyId) -> StoreResult<bool> {

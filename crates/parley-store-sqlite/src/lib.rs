@@ -1645,9 +1645,6 @@ impl Store for SqliteStore {
     async fn replace_auto_replies(&self, ws: WorkspaceId, rules: &[AutoReply]) -> StoreResult<()> {
         self.ar_replace(ws, rules).await
     }
-    async fn auto_reply_generation(&self, ws: WorkspaceId) -> StoreResult<i64> {
-        self.ar_generation(ws).await
-    }
     async fn count_auto_reply_hit(&self, ws: WorkspaceId, id: AutoReplyId) -> StoreResult<bool> {
         self.ar_hit(ws, id).await
     }

@@ -463,8 +463,9 @@ async fn rules_are_compiled_once_and_follow_changes_made_elsewhere(app: TestApp)
         "unchanged rules are not compiled again"
     );
 
-    // Another node saves new rules straight into the shared database: the generation moves,
-    // and this node answers with them from the next message on.
+    // Another node saves new rules: it writes them to the shared database and says so on the
+    // bus. This node drops its compiled rules when word arrives and answers with the new ones
+    // from the next message on.
     let p = app.parley();
     let ws_id = admin.me["workspace"]["id"]
         .as_str()
@@ -474,6 +475,21 @@ async fn rules_are_compiled_once_and_follow_changes_made_elsewhere(app: TestApp)
     assert_eq!(rules.len(), 1);
     rules[0].reply = "v2".into();
     p.store.replace_auto_replies(ws_id, &rules).await.unwrap();
+    assert!(p.settings.holds_auto_replies(ws_id));
+    p.bus.publish(
+        parley_core::bus::Topic::Cluster,
+        parley_core::bus::BusMessage::SettingsChanged {
+            workspace_id: ws_id,
+        },
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while p.settings.holds_auto_replies(ws_id) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the word never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let got = replies_to(&mut ws, "g3", Some(&conv), "价格").await;
     assert_eq!(got[0]["body"], "v2");
     assert_eq!(p.auto_replies.builds(), builds + 1);

@@ -1,5 +1,6 @@
 //! Several nodes on one PostgreSQL database and one Redis: a conversation spans nodes, a Redis
-//! restart converges, and the cluster's jobs run on one node at a time.
+//! restart converges, settings saved on one node apply on all, and the cluster's jobs run on
+//! one node at a time.
 //!
 //! Each test starts its own `redis-server` on a free port (so it can stop and restart it) and
 //! its own database. They run when PostgreSQL is configured; with `CI=true` a missing
@@ -355,6 +356,109 @@ async fn routing_sees_agents_on_other_nodes() {
     assert!(detail["conversation"]["assignee"].is_null(), "{detail}");
     assert!(!detail["conversation"]["queued_at"].is_null(), "{detail}");
     c.finish().await;
+}
+
+/// Nodes keep the settings a visitor's message consults in memory: a save on one node reaches
+/// the others over the bus, and a save whose word the bus lost (Redis was down) still reaches
+/// them, because a node that reconnects drops what it cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_saved_on_one_node_apply_on_the_others_even_across_a_redis_restart() {
+    let Some(mut c) = Cluster::start(2, |_| {}).await else {
+        return;
+    };
+    let admin = login(&c, 0).await;
+    let channel: serde_json::Value = admin
+        .post("/api/v1/channels", json!({"name": "Shop"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let save = |reply: &'static str| {
+        let rules = json!({"rules": [{"name": "价格", "mode": "contains", "keywords": ["价格"], "reply": reply}]});
+        let admin = &admin;
+        async move {
+            let r = admin.put("/api/v1/auto_replies", rules).await;
+            assert_eq!(r.status(), 200);
+        }
+    };
+    save("v1").await;
+    let mut visitor = visitor_ws(&c, 1, &channel).await;
+    let mut asker = Asker {
+        ws: &mut visitor,
+        conv: None,
+        sent: 0,
+    };
+    asker.until("v1", Duration::ZERO).await;
+
+    save("v2").await;
+    asker.until("v2", Duration::from_secs(3)).await;
+
+    // Redis goes away while node 0 saves: node 1 cannot hear of it, but drops its cache when
+    // the link comes back.
+    c.redis.stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    save("v3").await;
+    assert!(c.redis.spawn());
+    asker.until("v3", Duration::from_secs(10)).await;
+    c.finish().await;
+}
+
+/// A visitor asking the same question again and again in one conversation.
+struct Asker<'a> {
+    ws: &'a mut Ws,
+    conv: Option<String>,
+    sent: usize,
+}
+
+impl Asker<'_> {
+    /// Asks until the auto-reply reads `want`, failing once `within` has passed.
+    async fn until(&mut self, want: &str, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            self.sent += 1;
+            let client_id = format!("q-{}", self.sent);
+            let (id, reply) = auto_reply(self.ws, &client_id, self.conv.as_deref()).await;
+            self.conv = Some(id);
+            if reply == want {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "node 1 still answers {reply:?} instead of {want:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Sends a question on the visitor's socket; the conversation and the auto-reply's text.
+async fn auto_reply(ws: &mut Ws, client_id: &str, conv: Option<&str>) -> (String, String) {
+    ws.send(json!({"type": "send", "client_id": client_id, "conversation_id": conv, "body": "价格多少"}))
+        .await;
+    let mut frames = Vec::new();
+    let ack = loop {
+        let f = ws.recv().await;
+        if f["type"] == "ack" && f["client_id"] == client_id {
+            break f;
+        }
+        frames.push(f);
+    };
+    let id = ack["conversation_id"].as_str().unwrap().to_owned();
+    if conv.is_none() {
+        ws.send(json!({"type": "subscribe", "conversation_id": id, "after_seq": ack["seq"]}))
+            .await;
+    }
+    let seq = ack["seq"].as_i64().unwrap();
+    loop {
+        let f = match frames.is_empty() {
+            true => ws.recv().await,
+            false => frames.remove(0),
+        };
+        let e = &f["event"];
+        if f["type"] == "event" && e["sender"]["kind"] == "bot" && e["seq"].as_i64() > Some(seq) {
+            return (id, e["body"].as_str().unwrap().to_owned());
+        }
+    }
 }
 
 /// Guesses spread over the nodes add up: the sign-in limit is the cluster's, not each node's.
