@@ -14,6 +14,7 @@ mod append_sync;
 mod auto_replies;
 pub mod backup;
 mod bot;
+mod checkpointer;
 mod flows;
 mod group_commit;
 mod hours;
@@ -33,6 +34,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Chat messages, committed in batches on the writer (see `group_commit`).
     commits: group_commit::GroupCommit,
+    /// Checkpoints the WAL off the writer's path (see `checkpointer`); `None` in memory.
+    checkpointer: std::sync::Mutex<Option<checkpointer::Checkpointer>>,
 }
 
 fn other(e: impl Into<anyhow::Error>) -> StoreError {
@@ -55,20 +58,33 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        let writer_opts = opts.clone().pragma(
+            "wal_autocheckpoint",
+            checkpointer::WRITER_AUTOCHECKPOINT_PAGES.to_string(),
+        );
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(opts.clone())
+            .connect_with(writer_opts)
             .await
             .with_context(|| format!("opening {url}"))?;
         sqlx::migrate!("./migrations")
             .run(&writer)
             .await
             .context("migrating SQLite")?;
+        let file = opts.get_filename().to_owned();
+        let in_memory = file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:");
+        let checkpointer = match in_memory {
+            true => None,
+            false => {
+                Some(checkpointer::Checkpointer::start(file).context("starting the checkpointer")?)
+            }
+        };
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts.read_only(true))
             .await?;
         Ok(SqliteStore {
+            checkpointer: std::sync::Mutex::new(checkpointer),
             commits: group_commit::GroupCommit::start(writer.clone())
                 .context("starting the database writer")?,
             writer,
@@ -81,6 +97,9 @@ impl SqliteStore {
     }
 
     pub async fn close(&self) {
+        if let Ok(mut c) = self.checkpointer.lock() {
+            c.take();
+        }
         self.writer.close().await;
         self.reader.close().await;
     }
