@@ -5,10 +5,9 @@
 //!
 //! It runs as a separate process (`parley-bench relay`), like the server, so that it has its own
 //! runtime and its own CPU and memory figures. It sends the same frames per message (an `inbox`
-//! frame to every agent) and its WebSockets use Parley's library settings (tokio-tungstenite
-//! defaults: a 128 KiB read buffer per socket; no write buffer). One difference by default: it
-//! sets TCP_NODELAY, which Parley (plain `axum::serve`) does not, so that the baseline's latency
-//! measures the machine rather than Nagle/delayed-ACK timers; `run --relay-nagle` turns it off.
+//! frame to every agent) and its WebSockets use Parley's settings (a 4 KiB read buffer per
+//! socket, no write buffer, TCP_NODELAY); `run --relay-nagle` and `--relay-read-buffer-kib`
+//! change them for experiments.
 //!
 //! Presence, for the fan-out benchmark: like Parley, when the first agent socket says `hello` or
 //! the last one closes, every visitor socket gets `{"type":"presence","agents_online":bool}`.

@@ -45,11 +45,11 @@ enum Command {
     Relay {
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: String,
-        /// Set TCP_NODELAY on accepted sockets (Parley does not).
+        /// Set TCP_NODELAY on accepted sockets (as Parley does).
         #[arg(long)]
         nodelay: bool,
-        /// Per-socket read buffer in KiB (tungstenite's default, which Parley uses, is 128).
-        #[arg(long, default_value_t = 128)]
+        /// Per-socket read buffer in KiB (Parley uses 4; tungstenite's default is 128).
+        #[arg(long, default_value_t = 4)]
         read_buffer_kib: usize,
     },
     /// Print a free TCP port on 127.0.0.1.
@@ -139,12 +139,12 @@ struct RunArgs {
     /// Skip the baseline relay.
     #[arg(long)]
     no_baseline: bool,
-    /// Experiment: leave Nagle's algorithm on in the relay, as Parley does (by default the relay
-    /// sets TCP_NODELAY so that its latency is the machine's, not delayed-ACK timers').
+    /// Experiment: leave Nagle's algorithm on in the relay (by default the relay sets TCP_NODELAY,
+    /// as Parley does, so that its latency is the machine's, not delayed-ACK timers').
     #[arg(long)]
     relay_nagle: bool,
-    /// Experiment: the relay's per-socket read buffer in KiB (default as Parley's: 128).
-    #[arg(long, default_value_t = 128)]
+    /// Experiment: the relay's per-socket read buffer in KiB (default as Parley's: 4).
+    #[arg(long, default_value_t = 4)]
     relay_read_buffer_kib: usize,
     /// Pause before memory readings and between runs, in ms.
     #[arg(long, default_value_t = 2000)]

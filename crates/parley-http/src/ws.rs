@@ -5,6 +5,11 @@
 //! An event with exactly the next seq is forwarded; an older one is dropped (already sent); a
 //! newer one means something is missing (bus reordering or lag), so the gap is read from the
 //! database. Clients therefore see every event once, in order, whatever the bus does.
+//!
+//! A `send` is stored beside delivery, not in its way (see `sends`): the socket acks it when its
+//! commit is done and meanwhile holds back only the events its ack must precede.
+
+mod sends;
 
 use crate::error::ApiError;
 use crate::extract::{origin, SESSION_COOKIE};
@@ -15,12 +20,13 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use futures::stream::{SplitSink, SplitStream};
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use parley_core::bus::{BusItem, BusMessage, Topic};
 use parley_core::ports::Appended;
 use parley_core::service::{Actor, Agent};
 use parley_core::ServiceError;
 use parley_domain::*;
+use sends::{Done, Lane, Sends};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -214,6 +220,7 @@ struct Conn {
     seqs: HashMap<ConversationId, i64>,
     last_activity: Instant,
     malformed: u32,
+    sends: Sends,
 }
 
 impl Conn {
@@ -230,6 +237,7 @@ impl Conn {
             seqs: HashMap::new(),
             last_activity: Instant::now(),
             malformed: 0,
+            sends: Sends::default(),
         }
     }
 
@@ -363,21 +371,68 @@ impl Conn {
         heartbeat.tick().await;
         let shutdown = self.state.shutdown.clone();
         let flow = loop {
-            let flow = tokio::select! {
-                frame = self.stream.next() => match frame {
+            let mut flow = tokio::select! {
+                // A socket with too many sends in flight reads no more frames until one is done.
+                frame = self.stream.next(), if self.sends.has_room() => match frame {
                     Some(Ok(m)) => { self.last_activity = Instant::now(); self.on_frame(&actor, m).await }
                     _ => break None,
                 },
+                done = self.sends.next_done(), if self.sends.running() => self.on_sent(done).await,
                 Some((topic, item)) = self.subs.next(), if !self.subs.is_empty() => self.on_bus(&actor, topic, item).await,
                 _ = heartbeat.tick() => self.on_heartbeat(&actor).await,
                 _ = shutdown.cancelled() => Flow::Close(close::GOING_AWAY, "server shutting down"),
             };
+            if let Flow::Continue = flow {
+                flow = self.release_held(&actor).await;
+            }
             if let Flow::Close(code, reason) = flow {
                 break Some((code, reason));
             }
         };
         if let Some((code, reason)) = flow {
+            // The sends still in flight are stored anyway; their acks spare the client a resend.
+            while self.sends.running() {
+                let done = self.sends.next_done().await;
+                if let Flow::Close(..) = self.on_sent(done).await {
+                    break;
+                }
+            }
             close_with(&mut self.sink, code, reason).await;
+        }
+    }
+
+    /// Acks a stored send (or reports why it was refused).
+    async fn on_sent(&mut self, done: Done) -> Flow {
+        let frame = match done.result {
+            Ok(a) => {
+                count_sent(&self.state, &a);
+                json!({"type": "ack", "client_id": done.client_id, "conversation_id": a.message.conversation_id,
+                    "seq": a.message.seq, "event_id": a.message.id, "duplicate": a.duplicate})
+            }
+            Err(e) => error_frame(&e, Some(&done.client_id)),
+        };
+        match self.send(frame).await {
+            true => Flow::Continue,
+            false => Flow::Close(close::GOING_AWAY, ""),
+        }
+    }
+
+    /// Delivers what was held for sends that are acknowledged now.
+    async fn release_held(&mut self, actor: &Actor) -> Flow {
+        for (topic, item) in self.sends.releasable() {
+            if let Flow::Close(code, reason) = self.on_bus(actor, topic, item).await {
+                return Flow::Close(code, reason);
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Waits until every send to `conversation` is acknowledged, so that a read of its stored
+    /// events cannot deliver one of them before its ack.
+    async fn settle(&mut self, conversation: ConversationId) {
+        while self.sends.blocks(conversation) {
+            let done = self.sends.next_done().await;
+            self.on_sent(done).await;
         }
     }
 
@@ -598,6 +653,7 @@ impl Conn {
 
     /// Sends every stored event after the last one this socket delivered.
     async fn catch_up(&mut self, actor: &Actor, id: ConversationId) -> Result<(), ApiError> {
+        self.settle(id).await;
         loop {
             let Some(&last) = self.seqs.get(&id) else {
                 return Ok(());
@@ -650,19 +706,40 @@ impl Conn {
             None => None,
         };
         let ids = crate::routes::conversations::parse_attachment_ids(attachment_ids)?;
-        let a = self
-            .state
-            .parley
-            .send_choosing(actor, conversation, client_id, body, &ids, group)
-            .await?;
-        count_sent(&self.state, &a);
-        let ack = json!({"type": "ack", "client_id": client_id, "conversation_id": a.message.conversation_id,
-            "seq": a.message.seq, "event_id": a.message.id, "duplicate": a.duplicate});
-        self.send(ack).await;
+        let lane = match (actor, conversation) {
+            (Actor::Agent(_), Some(id)) => Lane::Conversation(id),
+            _ => Lane::Visitor,
+        };
+        let (state, actor, cid, body) = (
+            self.state.clone(),
+            actor.clone(),
+            client_id.to_owned(),
+            body.to_owned(),
+        );
+        let work = async move {
+            let sent = state
+                .parley
+                .send_choosing(&actor, conversation, &cid, &body, &ids, group);
+            sent.await.map_err(ApiError::from)
+        };
+        self.sends.push(lane, client_id.to_owned(), work.boxed());
         Ok(())
     }
 
     async fn on_bus(&mut self, actor: &Actor, topic: Topic, item: BusItem) -> Flow {
+        let key = match &item {
+            BusItem::Message(m) => match &**m {
+                BusMessage::Event(e) if self.seqs.contains_key(&e.conversation_id) => {
+                    Some(e.conversation_id)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if self.sends.must_hold(key) {
+            self.sends.hold(key, topic, item);
+            return Flow::Continue;
+        }
         let msg = match item {
             BusItem::Message(m) => m,
             BusItem::Summary(s) => {

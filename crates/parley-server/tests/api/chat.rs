@@ -10,6 +10,7 @@ both_backends!(
     visitors_are_told_whether_agents_are_online,
     uploads_are_checked_and_served_safely,
     resolve_reopen_and_assignment_rules,
+    sends_without_waiting_are_stored_in_order_and_acked_before_their_events,
 );
 
 async fn visitor_and_agent_chat_live_both_ways(app: TestApp) {
@@ -518,4 +519,111 @@ async fn resolve_reopen_and_assignment_rules(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(r["event"]["status"], "open");
+}
+
+/// Clients may send several messages without waiting for acks (an agent answering many chats, a
+/// visitor typing fast): each conversation keeps the order they were sent in, every send is acked
+/// once, and a sender sees its ack before its own message's event.
+async fn sends_without_waiting_are_stored_in_order_and_acked_before_their_events(app: TestApp) {
+    const CHATS: usize = 3;
+    const EACH: usize = 6;
+    let admin = app.admin().await;
+    let channel = app.channel(&admin, &[]).await;
+    let agent = app.person(&admin, "agent").await;
+    let mut aws = Ws::agent(&app, &agent.token().await).await;
+
+    // A visitor sends twice in a row before any ack: one conversation, in order.
+    let mut convs = Vec::new();
+    let mut visitors = Vec::new();
+    for i in 0..CHATS {
+        let v = app.visitor(&channel, "https://shop.test").await;
+        let mut vws = Ws::visitor(&app, &v).await;
+        for n in 1..=2 {
+            vws.send(json!({"type": "send", "client_id": format!("v{i}-{n}"), "body": format!("visitor {i} says {n}")}))
+                .await;
+        }
+        let first = vws.recv_type("ack").await;
+        let second = vws.recv_type("ack").await;
+        assert_eq!(
+            (first["client_id"].as_str(), first["seq"].as_i64()),
+            (Some(&*format!("v{i}-1")), Some(1))
+        );
+        assert_eq!(
+            (second["client_id"].as_str(), second["seq"].as_i64()),
+            (Some(&*format!("v{i}-2")), Some(2))
+        );
+        assert_eq!(first["conversation_id"], second["conversation_id"]);
+        let conv = first["conversation_id"].as_str().unwrap().to_owned();
+        vws.send(json!({"type": "subscribe", "conversation_id": conv, "after_seq": 2}))
+            .await;
+        vws.recv_type("subscribed").await;
+        convs.push(conv);
+        visitors.push(vws);
+    }
+    for conv in &convs {
+        aws.send(json!({"type": "subscribe", "conversation_id": conv, "after_seq": 2}))
+            .await;
+        aws.recv_type("subscribed").await;
+    }
+
+    // The agent answers all three chats, interleaved, without waiting for a single ack.
+    for n in 0..EACH {
+        for (i, conv) in convs.iter().enumerate() {
+            aws.send(json!({"type": "send", "client_id": format!("a{i}-{n}"), "conversation_id": conv, "body": format!("reply {n} to {i}")}))
+                .await;
+        }
+    }
+    let mut acked = std::collections::HashMap::new();
+    let mut own_events: Vec<Vec<Value>> = vec![Vec::new(); CHATS];
+    while acked.len() < CHATS * EACH
+        || own_events.iter().map(Vec::len).sum::<usize>() < CHATS * EACH
+    {
+        let f = aws.recv().await;
+        match f["type"].as_str() {
+            Some("ack") => {
+                let cid = f["client_id"].as_str().unwrap().to_owned();
+                assert_eq!(f["duplicate"], false);
+                assert!(
+                    acked
+                        .insert(cid.clone(), f["seq"].as_i64().unwrap())
+                        .is_none(),
+                    "{cid} acked twice"
+                );
+            }
+            Some("event") if f["event"]["kind"] == "message" => {
+                let i = convs
+                    .iter()
+                    .position(|c| f["conversation_id"] == c.as_str())
+                    .unwrap();
+                let body = f["event"]["body"].as_str().unwrap().to_owned();
+                let n: usize = body.split(' ').nth(1).unwrap().parse().unwrap();
+                let cid = format!("a{i}-{n}");
+                assert_eq!(
+                    acked.get(&cid).copied(),
+                    f["event"]["seq"].as_i64(),
+                    "{cid}: its ack comes first, with its seq"
+                );
+                own_events[i].push(f["event"].clone());
+            }
+            Some("error") => panic!("send refused: {f}"),
+            _ => {}
+        }
+    }
+    for (i, events) in own_events.iter().enumerate() {
+        let bodies: Vec<_> = events
+            .iter()
+            .map(|e| e["body"].as_str().unwrap().to_owned())
+            .collect();
+        let sent: Vec<_> = (0..EACH).map(|n| format!("reply {n} to {i}")).collect();
+        assert_eq!(bodies, sent, "chat {i} keeps the agent's order");
+        // The visitor sees the same, once each, after the assignment the first reply made.
+        let last = events.last().unwrap()["seq"].as_i64().unwrap();
+        let seen: Vec<_> = events_until(&mut visitors[i], last)
+            .await
+            .into_iter()
+            .filter(|e| e["kind"] == "message")
+            .map(|e| e["body"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(seen, sent);
+    }
 }

@@ -1,0 +1,169 @@
+//! The messages a socket is storing. A `send` frame no longer stops the socket until its commit:
+//! the store works on it in a task of its own while the socket goes on delivering. Sends keep
+//! their order where order matters — one conversation's sends are stored one after the other,
+//! in the order they came, and a visitor's (whose first send may start the conversation) are
+//! strictly one at a time — while an agent's sends to different conversations are stored
+//! together, in one group commit. Each send runs to its end even if the socket closes, so a
+//! stored message is always published.
+//!
+//! Clients rely on seeing the ack of their own message before its event, so the socket holds a
+//! conversation's events while one of its sends to that conversation is in flight (see `Conn`).
+//! A visitor's socket holds everything while its send is in flight, as when sends were awaited
+//! inline: the `conversation` and `queue` frames a first message causes come after its ack.
+
+use crate::error::ApiError;
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
+use parley_core::bus::{BusItem, Topic};
+use parley_core::ports::Appended;
+use parley_domain::ConversationId;
+use std::collections::{HashSet, VecDeque};
+
+/// Sends a socket may have waiting or in flight; past this it stops reading the client's frames
+/// until one is done (back-pressure instead of an unbounded queue).
+pub const MAX_PENDING: usize = 64;
+
+/// What must be stored one after the other.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Lane {
+    /// A visitor's sends: strictly in order, whatever the conversation.
+    Visitor,
+    /// An agent's sends to one conversation.
+    Conversation(ConversationId),
+}
+
+pub struct Done {
+    pub lane: Lane,
+    pub client_id: String,
+    pub result: Result<Appended, ApiError>,
+}
+
+struct Job {
+    lane: Lane,
+    client_id: String,
+    work: BoxFuture<'static, Result<Appended, ApiError>>,
+}
+
+#[derive(Default)]
+pub struct Sends {
+    in_flight: FuturesUnordered<BoxFuture<'static, Done>>,
+    busy: HashSet<Lane>,
+    waiting: VecDeque<Job>,
+    /// Bus items held back until the sends they must follow are acknowledged, in arrival order:
+    /// a subscribed conversation's events (`Some`), or anything while a visitor's send runs.
+    held: VecDeque<(Option<ConversationId>, Topic, BusItem)>,
+}
+
+impl Sends {
+    /// Queues a send; it starts at once unless an earlier one of its lane is still running.
+    pub fn push(
+        &mut self,
+        lane: Lane,
+        client_id: String,
+        work: BoxFuture<'static, Result<Appended, ApiError>>,
+    ) {
+        let job = Job {
+            lane,
+            client_id,
+            work,
+        };
+        if self.busy.contains(&lane) {
+            self.waiting.push_back(job);
+        } else {
+            self.start(job);
+        }
+    }
+
+    fn start(&mut self, job: Job) {
+        self.busy.insert(job.lane);
+        let Job {
+            lane,
+            client_id,
+            work,
+        } = job;
+        // Spawned, so a stored message is published even if this socket goes away meanwhile.
+        let task = tokio::spawn(work);
+        self.in_flight.push(
+            async move {
+                let result = task.await.unwrap_or_else(|e| {
+                    Err(ApiError::Internal(anyhow::anyhow!(
+                        "storing a message: {e}"
+                    )))
+                });
+                Done {
+                    lane,
+                    client_id,
+                    result,
+                }
+            }
+            .boxed(),
+        );
+    }
+
+    /// The next send to finish; pending forever when none is running (for `select!`).
+    pub async fn next_done(&mut self) -> Done {
+        match self.in_flight.next().await {
+            Some(done) => {
+                self.finished(done.lane);
+                done
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Frees the lane and starts the next send waiting on it.
+    fn finished(&mut self, lane: Lane) {
+        self.busy.remove(&lane);
+        if let Some(i) = self.waiting.iter().position(|j| j.lane == lane) {
+            let job = self.waiting.remove(i).expect("index from position");
+            self.start(job);
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        !self.in_flight.is_empty()
+    }
+
+    pub fn has_room(&self) -> bool {
+        self.in_flight.len() + self.waiting.len() < MAX_PENDING
+    }
+
+    /// Whether a send that this conversation's events must follow is still unacknowledged.
+    pub fn blocks(&self, conversation: ConversationId) -> bool {
+        self.busy.contains(&Lane::Visitor) || self.busy.contains(&Lane::Conversation(conversation))
+    }
+
+    fn blocks_key(&self, key: Option<ConversationId>) -> bool {
+        match key {
+            Some(c) => self.blocks(c),
+            None => self.busy.contains(&Lane::Visitor),
+        }
+    }
+
+    /// Whether an item must wait (`key`: the subscribed conversation of an event, `None` for
+    /// anything else): a send blocks it, or an earlier item it must follow is already waiting.
+    pub fn must_hold(&self, key: Option<ConversationId>) -> bool {
+        self.blocks_key(key)
+            || self
+                .held
+                .iter()
+                .any(|(k, _, _)| k.is_none() || (key.is_some() && *k == key))
+    }
+
+    pub fn hold(&mut self, key: Option<ConversationId>, topic: Topic, item: BusItem) {
+        self.held.push_back((key, topic, item));
+    }
+
+    /// The held items no send blocks any more, in arrival order.
+    pub fn releasable(&mut self) -> Vec<(Topic, BusItem)> {
+        if self.held.is_empty() {
+            return Vec::new();
+        }
+        let held = std::mem::take(&mut self.held);
+        let (ready, keep): (Vec<_>, Vec<_>) =
+            held.into_iter().partition(|(k, _, _)| !self.blocks_key(*k));
+        self.held = keep.into();
+        ready.into_iter().map(|(_, t, i)| (t, i)).collect()
+    }
+}
