@@ -34,6 +34,7 @@ macro_rules! conformance_tests {
             messages_get_gapless_sequence_numbers_and_dedupe,
             message_effects_reopen_and_claim,
             conversation_list_views_unread_and_cursor,
+            unread_counts_stop_at_a_hundred,
             concurrent_appends_stay_gapless_and_exactly_once,
             visitor_and_agent_messages_interleave_without_deadlock,
             login_failures_count_within_the_window,
@@ -709,6 +710,55 @@ pub async fn conversation_list_views_unread_and_cursor(s: DynStore) {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// Unread counts are exact up to `UNREAD_CAP` (100) and stop there.
+pub async fn unread_counts_stop_at_a_hundred(s: DynStore) {
+    let f = fixture(&s, "u").await;
+    let mut seqs = Vec::new();
+    let mut conv = None;
+    for i in 0..103 {
+        let a = s
+            .append_message(
+                f.ws.id,
+                current(&f.visitor),
+                &visitor_msg(&f.visitor, &format!("u{i}"), "more"),
+                &MessageEffects::default(),
+                now_millis(),
+            )
+            .await
+            .unwrap();
+        seqs.push(a.message.seq);
+        conv = Some(a.conversation.id);
+    }
+    let conv = conv.unwrap();
+    let unread = |viewer| {
+        let s = s.clone();
+        async move {
+            s.conversation_summary(f.ws.id, conv, viewer)
+                .await
+                .unwrap()
+                .unwrap()
+                .unread_count
+        }
+    };
+    assert_eq!(unread(f.admin.id).await, 100, "103 unread, counted to 100");
+    s.mark_read(f.ws.id, conv, f.admin.id, seqs[0])
+        .await
+        .unwrap();
+    assert_eq!(unread(f.admin.id).await, 100, "102 unread");
+    assert_eq!(
+        s.unread_by_reader(f.ws.id, conv).await.unwrap(),
+        vec![(f.admin.id, 100)]
+    );
+    s.mark_read(f.ws.id, conv, f.admin.id, seqs[3])
+        .await
+        .unwrap();
+    assert_eq!(unread(f.admin.id).await, 99, "exact below the cap");
+    assert_eq!(
+        s.unread_by_reader(f.ws.id, conv).await.unwrap(),
+        vec![(f.admin.id, 99)]
+    );
 }
 
 pub async fn concurrent_appends_stay_gapless_and_exactly_once(s: DynStore) {

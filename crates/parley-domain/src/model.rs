@@ -245,6 +245,7 @@ pub struct ConversationSummary {
     #[serde(serialize_with = "opt_ts")]
     pub queued_at: Option<Millis>,
     pub last_seq: i64,
+    /// The viewer's unread visitor messages, counted up to 100 (shown as "99+").
     pub unread_count: i64,
     pub last_message: Option<LastMessage>,
     #[serde(serialize_with = "ts")]

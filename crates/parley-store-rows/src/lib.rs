@@ -174,22 +174,27 @@ pub fn conversation(r: &impl Get) -> R<Conversation> {
     })
 }
 
+/// Unread counts stop at this (the console shows "99+"): counting is then at most this many
+/// rows per conversation, where an exact count read every unread message on every new one,
+/// which made a busy conversation nobody had read cost more with each message.
+pub const UNREAD_CAP: i64 = 100;
+
 /// Columns of the conversation list: the conversation joined with its channel, visitor and
-/// assignee, and the viewer's unread count (bound as parameter `$2`).
+/// assignee, and the viewer's unread count (bound as parameter `$2`, at most `UNREAD_CAP`).
 pub const SUMMARY_SELECT: &str = "SELECT c.id, c.channel_id, ch.name AS channel_name, c.status, c.visitor_id, \
      v.name AS visitor_name, v.email AS visitor_email, c.assignee_id, u.name AS assignee_name, \
      u.avatar_url AS assignee_avatar, c.group_id, c.tags, c.follow_up, c.queued_at, c.last_seq, c.last_message_body, c.last_message_sender, \
      c.last_message_at, c.created_at, c.updated_at, \
-     (SELECT COUNT(*) FROM events e WHERE e.conversation_id = c.id AND e.kind = 'message' \
+     (SELECT COUNT(*) FROM (SELECT 1 FROM events e WHERE e.conversation_id = c.id AND e.kind = 'message' \
         AND e.sender_kind = 'visitor' AND e.seq > COALESCE((SELECT r.last_read_seq FROM conversation_reads r \
-        WHERE r.conversation_id = c.id AND r.user_id = $2), 0)) AS unread_count \
+        WHERE r.conversation_id = c.id AND r.user_id = $2), 0) LIMIT 100) unread) AS unread_count \
      FROM conversations c JOIN channels ch ON ch.id = c.channel_id JOIN visitors v ON v.id = c.visitor_id \
      LEFT JOIN users u ON u.id = c.assignee_id";
 
-/// Unread visitor messages per reader of conversation $2 (in workspace $1).
+/// Unread visitor messages (at most `UNREAD_CAP`) per reader of conversation $2 (in workspace $1).
 pub const UNREAD_BY_READER: &str = "SELECT r.user_id, \
-     (SELECT COUNT(*) FROM events e WHERE e.conversation_id = r.conversation_id AND e.kind = 'message' \
-        AND e.sender_kind = 'visitor' AND e.seq > r.last_read_seq) AS unread \
+     (SELECT COUNT(*) FROM (SELECT 1 FROM events e WHERE e.conversation_id = r.conversation_id \
+        AND e.kind = 'message' AND e.sender_kind = 'visitor' AND e.seq > r.last_read_seq LIMIT 100) unread) AS unread \
      FROM conversation_reads r JOIN conversations c ON c.id = r.conversation_id \
      WHERE c.workspace_id = $1 AND r.conversation_id = $2";
 
@@ -510,4 +515,14 @@ pub fn auto_reply(r: &impl Get) -> R<AutoReply> {
         created_at: r.int("created_at")?,
         updated_at: r.int("updated_at")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unread_counts_stop_at_the_cap() {
+        let limit = format!("LIMIT {}", super::UNREAD_CAP);
+        assert!(super::SUMMARY_SELECT.contains(&limit));
+        assert!(super::UNREAD_BY_READER.contains(&limit));
+    }
 }
