@@ -60,7 +60,7 @@ impl PostgresStore {
         match at {
             Some((flow, step)) => sqlx::query(
                 "INSERT INTO conversation_flows (conversation_id, workspace_id, flow_id, step_id) \
-                 SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND workspace_id = $2) \
+                 SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND workspace_id IS NOT DISTINCT FROM $2) \
                  ON CONFLICT (conversation_id) DO UPDATE SET flow_id = excluded.flow_id, step_id = excluded.step_id",
             )
             .bind(id.0)
