@@ -732,33 +732,25 @@ pub async fn unread_counts_stop_at_a_hundred(s: DynStore) {
         conv = Some(a.conversation.id);
     }
     let conv = conv.unwrap();
-    let unread = |viewer| {
-        let s = s.clone();
-        async move {
-            s.conversation_summary(f.ws.id, conv, viewer)
-                .await
-                .unwrap()
-                .unwrap()
-                .unread_count
-        }
+    let unread = || async {
+        s.conversation_summary(f.ws.id, conv, f.admin.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .unread_count
     };
-    assert_eq!(unread(f.admin.id).await, 100, "103 unread, counted to 100");
-    s.mark_read(f.ws.id, conv, f.admin.id, seqs[0])
-        .await
-        .unwrap();
-    assert_eq!(unread(f.admin.id).await, 100, "102 unread");
-    assert_eq!(
-        s.unread_by_reader(f.ws.id, conv).await.unwrap(),
-        vec![(f.admin.id, 100)]
-    );
-    s.mark_read(f.ws.id, conv, f.admin.id, seqs[3])
-        .await
-        .unwrap();
-    assert_eq!(unread(f.admin.id).await, 99, "exact below the cap");
-    assert_eq!(
-        s.unread_by_reader(f.ws.id, conv).await.unwrap(),
-        vec![(f.admin.id, 99)]
-    );
+    assert_eq!(unread().await, 100, "103 unread, counted to 100");
+    // 102 unread stop at 100; 99 are exact.
+    for (read_to, expected) in [(seqs[0], 100), (seqs[3], 99)] {
+        s.mark_read(f.ws.id, conv, f.admin.id, read_to)
+            .await
+            .unwrap();
+        assert_eq!(unread().await, expected);
+        assert_eq!(
+            s.unread_by_reader(f.ws.id, conv).await.unwrap(),
+            vec![(f.admin.id, expected)]
+        );
+    }
 }
 
 pub async fn concurrent_appends_stay_gapless_and_exactly_once(s: DynStore) {

@@ -58,6 +58,7 @@ impl PostgresStore {
         at: Option<(&str, &str)>,
     ) -> StoreResult<()> {
         match at {
+            // The workspace check as in `IN_WORKSPACE_2` (lib.rs).
             Some((flow, step)) => sqlx::query(
                 "INSERT INTO conversation_flows (conversation_id, workspace_id, flow_id, step_id) \
                  SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND workspace_id IS NOT DISTINCT FROM $2) \

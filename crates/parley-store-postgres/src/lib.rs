@@ -954,6 +954,7 @@ impl Store for PostgresStore {
         id: ConversationId,
         viewer: UserId,
     ) -> StoreResult<Option<ConversationSummary>> {
+        // The workspace check as in `IN_WORKSPACE_2`, on parameter $1.
         let row = sqlx::query(&format!(
             "{SUMMARY_SELECT} WHERE c.id = $3 AND c.workspace_id IS NOT DISTINCT FROM $1"
         ))
@@ -1122,6 +1123,7 @@ impl Store for PostgresStore {
         user_id: UserId,
         seq: i64,
     ) -> StoreResult<()> {
+        // The workspace check as in `IN_WORKSPACE_2`, on parameter $4.
         sqlx::query(
             "INSERT INTO conversation_reads (conversation_id, user_id, last_read_seq) \
              SELECT $1::uuid, $2::uuid, $3::bigint WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND workspace_id IS NOT DISTINCT FROM $4) \
