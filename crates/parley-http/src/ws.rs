@@ -233,7 +233,8 @@ impl Conn {
             state,
             sink,
             stream,
-            subs: StreamMap::new(),
+            // A visitor's two topics; an agent's grow it as it subscribes to conversations.
+            subs: StreamMap::with_capacity(2),
             seqs: HashMap::new(),
             last_activity: Instant::now(),
             malformed: 0,
@@ -242,8 +243,12 @@ impl Conn {
     }
 
     async fn send(&mut self, v: Value) -> bool {
+        self.send_text(v.to_string()).await
+    }
+
+    async fn send_text(&mut self, text: String) -> bool {
         self.sink
-            .send(Message::Text(Utf8Bytes::from(v.to_string())))
+            .send(Message::Text(Utf8Bytes::from(text)))
             .await
             .is_ok()
     }
@@ -271,7 +276,7 @@ impl Conn {
         let user = agent.user.clone();
         let kind = crate::metrics::KindLabels { kind: "agent" };
         self.state.metrics.ws_connections.get_or_create(&kind).inc();
-        if let Err(e) = self.state.parley.agent_connected(&user).await {
+        if let Err(e) = Box::pin(self.state.parley.agent_connected(&user)).await {
             tracing::error!(error = %e, "registering agent presence");
         }
         self.subs.insert(
@@ -284,7 +289,7 @@ impl Conn {
         );
         let ready = json!({"type": "ready", "heartbeat_ms": self.state.config.heartbeat_interval.as_millis() as u64, "user": user});
         if self.send(ready).await {
-            self.run(Actor::Agent(agent)).await;
+            self.run(Box::new(Actor::Agent(agent))).await;
         }
         for id in self.seqs.keys() {
             self.state.parley.stopped_viewing(&user, *id);
@@ -306,13 +311,17 @@ impl Conn {
             }
             Err((code, reason)) => return close_with(&mut self.sink, code, reason).await,
         };
-        let v = match self
-            .state
-            .parley
-            .authenticate_visitor(&token, origin.as_deref())
-            .await
-        {
-            Ok(v) => v,
+        // Boxed, as the large futures and values below are: whatever is alive across an await
+        // here is part of the socket's memory for as long as it stays open.
+        let auth = Box::pin(
+            self.state
+                .parley
+                .authenticate_visitor(&token, origin.as_deref()),
+        )
+        .await
+        .map(|v| Box::new(Actor::Visitor(v)));
+        let actor = match auth {
+            Ok(a) => a,
             Err(ServiceError::Forbidden(_)) => {
                 return close_with(
                     &mut self.sink,
@@ -332,41 +341,33 @@ impl Conn {
         };
         let kind = crate::metrics::KindLabels { kind: "visitor" };
         self.state.metrics.ws_connections.get_or_create(&kind).inc();
-        let ws = v.visitor.workspace_id;
+        // Freed now rather than when the socket closes.
+        drop((token, origin));
+        let Actor::Visitor(v) = &*actor else {
+            unreachable!("authenticated as a visitor")
+        };
+        let (ws, visitor_id) = (v.visitor.workspace_id, v.visitor.id);
         let bus = self.state.parley.bus.clone();
         self.subs.insert(
-            Topic::Visitor(v.visitor.id),
-            bus.subscribe(Topic::Visitor(v.visitor.id)),
+            Topic::Visitor(visitor_id),
+            bus.subscribe(Topic::Visitor(visitor_id)),
         );
         self.subs
             .insert(Topic::Presence(ws), bus.subscribe(Topic::Presence(ws)));
         let ready = json!({"type": "ready", "heartbeat_ms": self.state.config.heartbeat_interval.as_millis() as u64,
             "agents_online": self.state.parley.presence.agents_online(ws)});
         let mut ok = self.send(ready).await;
-        if let Ok(Some(c)) = self
-            .state
-            .parley
-            .store
-            .current_conversation(ws, v.visitor.id)
-            .await
-        {
-            ok = ok && self.send(json!({"type": "conversation", "conversation": {"id": c.id, "status": c.status, "last_seq": c.last_seq}})).await;
-            if let Some(position) = self.state.parley.queue_position(ws, &c).await {
-                ok = ok
-                    && self
-                        .send(
-                            json!({"type": "queue", "conversation_id": c.id, "position": position}),
-                        )
-                        .await;
-            }
+        let frames = Box::pin(current_conversation_frames(&self.state, ws, visitor_id)).await;
+        for frame in frames {
+            ok = ok && self.send(frame).await;
         }
         if ok {
-            self.run(Actor::Visitor(v)).await;
+            self.run(actor).await;
         }
         self.state.metrics.ws_connections.get_or_create(&kind).dec();
     }
 
-    async fn run(&mut self, actor: Actor) {
+    async fn run(&mut self, actor: Box<Actor>) {
         let mut heartbeat = tokio::time::interval(self.state.config.heartbeat_interval);
         heartbeat.tick().await;
         let shutdown = self.state.shutdown.clone();
@@ -374,12 +375,12 @@ impl Conn {
             let mut flow = tokio::select! {
                 // A socket with too many sends in flight reads no more frames until one is done.
                 frame = self.stream.next(), if self.sends.has_room() => match frame {
-                    Some(Ok(m)) => { self.last_activity = Instant::now(); self.on_frame(&actor, m).await }
+                    Some(Ok(m)) => { self.last_activity = Instant::now(); Box::pin(self.on_frame(&actor, m)).await }
                     _ => break None,
                 },
                 done = self.sends.next_done(), if self.sends.running() => self.on_sent(done).await,
                 Some((topic, item)) = self.subs.next(), if !self.subs.is_empty() => self.on_bus(&actor, topic, item).await,
-                _ = heartbeat.tick() => self.on_heartbeat(&actor).await,
+                _ = heartbeat.tick() => Box::pin(self.on_heartbeat(&actor)).await,
                 _ = shutdown.cancelled() => Flow::Close(close::GOING_AWAY, "server shutting down"),
             };
             if let Flow::Continue = flow {
@@ -755,7 +756,7 @@ impl Conn {
             BusItem::Lagged => {
                 match topic {
                     Topic::Conversation(id) => {
-                        let _ = self.catch_up(actor, id).await;
+                        let _ = Box::pin(self.catch_up(actor, id)).await;
                     }
                     _ => {
                         self.send(json!({"type": "resync"})).await;
@@ -777,7 +778,7 @@ impl Conn {
                     )
                 } else {
                     if e.seq > last + 1 {
-                        let _ = self.catch_up(actor, e.conversation_id).await;
+                        let _ = Box::pin(self.catch_up(actor, e.conversation_id)).await;
                     }
                     None
                 }
@@ -882,4 +883,23 @@ impl Conn {
         }
         Flow::Continue
     }
+}
+
+/// A returning visitor's current conversation and, while it waits, its place in the queue.
+async fn current_conversation_frames(
+    state: &AppState,
+    ws: WorkspaceId,
+    visitor: VisitorId,
+) -> Vec<Value> {
+    let parley = &state.parley;
+    let Ok(Some(c)) = parley.store.current_conversation(ws, visitor).await else {
+        return Vec::new();
+    };
+    let mut frames = vec![
+        json!({"type": "conversation", "conversation": {"id": c.id, "status": c.status, "last_seq": c.last_seq}}),
+    ];
+    if let Some(position) = parley.queue_position(ws, &c).await {
+        frames.push(json!({"type": "queue", "conversation_id": c.id, "position": position}));
+    }
+    frames
 }

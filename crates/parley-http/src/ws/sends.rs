@@ -36,7 +36,8 @@ pub enum Lane {
 pub struct Done {
     pub lane: Lane,
     pub client_id: String,
-    pub result: Result<Appended, ApiError>,
+    /// Boxed: a `Done` is part of every socket's idle future.
+    pub result: Result<Box<Appended>, ApiError>,
 }
 
 struct Job {
@@ -47,7 +48,9 @@ struct Job {
 
 #[derive(Default)]
 pub struct Sends {
-    in_flight: FuturesUnordered<BoxFuture<'static, Done>>,
+    /// Made on the first send: most visitor sockets never send, and an empty one is two
+    /// allocations.
+    in_flight: Option<FuturesUnordered<BoxFuture<'static, Done>>>,
     busy: HashSet<Lane>,
     waiting: VecDeque<Job>,
     /// Bus items held back until the sends they must follow are acknowledged, in arrival order:
@@ -84,32 +87,37 @@ impl Sends {
         } = job;
         // Spawned, so a stored message is published even if this socket goes away meanwhile.
         let task = tokio::spawn(work);
-        self.in_flight.push(
-            async move {
-                let result = task.await.unwrap_or_else(|e| {
-                    Err(ApiError::Internal(anyhow::anyhow!(
-                        "storing a message: {e}"
-                    )))
-                });
-                Done {
-                    lane,
-                    client_id,
-                    result,
+        self.in_flight
+            .get_or_insert_with(FuturesUnordered::new)
+            .push(
+                async move {
+                    let result = task.await.unwrap_or_else(|e| {
+                        Err(ApiError::Internal(anyhow::anyhow!(
+                            "storing a message: {e}"
+                        )))
+                    });
+                    Done {
+                        lane,
+                        client_id,
+                        result: result.map(Box::new),
+                    }
                 }
-            }
-            .boxed(),
-        );
+                .boxed(),
+            );
     }
 
     /// The next send to finish; pending forever when none is running (for `select!`).
     pub async fn next_done(&mut self) -> Done {
-        match self.in_flight.next().await {
-            Some(done) => {
-                self.finished(done.lane);
-                done
-            }
-            None => std::future::pending().await,
+        // Not a `match`: its scrutinee would live across the `pending` await, and a `Done` in
+        // every idle socket's future is most of its size.
+        if let Some(done) = match &mut self.in_flight {
+            Some(running) => running.next().await,
+            None => None,
+        } {
+            self.finished(done.lane);
+            return done;
         }
+        std::future::pending().await
     }
 
     /// Frees the lane and starts the next send waiting on it.
@@ -122,11 +130,11 @@ impl Sends {
     }
 
     pub fn running(&self) -> bool {
-        !self.in_flight.is_empty()
+        self.in_flight.as_ref().is_some_and(|f| !f.is_empty())
     }
 
     pub fn has_room(&self) -> bool {
-        self.in_flight.len() + self.waiting.len() < MAX_PENDING
+        self.in_flight.as_ref().map_or(0, |f| f.len()) + self.waiting.len() < MAX_PENDING
     }
 
     /// Whether a send that this conversation's events must follow is still unacknowledged.
