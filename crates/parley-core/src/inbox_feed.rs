@@ -14,8 +14,9 @@ use crate::ports::Store;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use parley_domain::*;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 
@@ -34,9 +35,33 @@ pub struct SharedSummary {
     pub summary: ConversationSummary,
     /// The unread counts of those who read some of it.
     pub unread_by_reader: Vec<(UserId, i64)>,
+    /// `summary` as JSON: serialized by the first socket that sends it, reused by the others.
+    json: OnceLock<String>,
 }
 
 impl SharedSummary {
+    pub fn new(summary: ConversationSummary, unread_by_reader: Vec<(UserId, i64)>) -> Self {
+        SharedSummary {
+            summary,
+            unread_by_reader,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// `for_viewer` as JSON. Every agent socket sends each changed conversation's line, so
+    /// those without a count of their own share one serialization.
+    pub fn json_for(&self, viewer: UserId) -> Cow<'_, str> {
+        // Plain structs of strings and numbers: serializing them cannot fail.
+        let to_json = |s: &ConversationSummary| {
+            serde_json::to_string(s).expect("a conversation summary serializes")
+        };
+        if self.unread_by_reader.iter().any(|(u, _)| *u == viewer) {
+            Cow::Owned(to_json(&self.for_viewer(viewer)))
+        } else {
+            Cow::Borrowed(self.json.get_or_init(|| to_json(&self.summary)))
+        }
+    }
+
     pub fn for_viewer(&self, viewer: UserId) -> ConversationSummary {
         let mut s = self.summary.clone();
         if let Some((_, n)) = self.unread_by_reader.iter().find(|(u, _)| *u == viewer) {
@@ -221,10 +246,7 @@ async fn shared_summary(
             return None;
         }
     };
-    Some(SharedSummary {
-        summary,
-        unread_by_reader,
-    })
+    Some(SharedSummary::new(summary, unread_by_reader))
 }
 
 #[cfg(test)]

@@ -747,8 +747,11 @@ impl Conn {
                 let Actor::Agent(a) = actor else {
                     return Flow::Continue;
                 };
-                let frame = json!({"type": "inbox", "conversation": s.for_viewer(a.user.id)});
-                if !self.send(frame).await {
+                let frame = format!(
+                    r#"{{"type":"inbox","conversation":{}}}"#,
+                    s.json_for(a.user.id)
+                );
+                if !self.send_text(frame).await {
                     return Flow::Close(close::GOING_AWAY, "");
                 }
                 return Flow::Continue;

@@ -18,6 +18,7 @@ async fn visitor_and_agent_chat_live_both_ways(app: TestApp) {
     let channel = app.channel(&admin, &[]).await;
     let agent = app.person(&admin, "agent").await;
     let mut aws = Ws::agent(&app, &agent.token().await).await;
+    let mut admin_ws = Ws::agent(&app, &admin.token().await).await;
 
     let v = app.visitor(&channel, "https://shop.test").await;
     assert!(
@@ -119,6 +120,30 @@ async fn visitor_and_agent_chat_live_both_ways(app: TestApp) {
     vws.send_message("v-2", None, xss).await;
     let e = aws.recv_type("event").await;
     assert_eq!(e["event"]["body"], xss);
+
+    // Each agent's live inbox line carries that agent's own unread count: the one who read up
+    // to the reply has one unread message, the admin who never opened it more.
+    for (ws, who) in [(&mut aws, &agent), (&mut admin_ws, &admin)] {
+        let line = loop {
+            let f = ws.recv_type("inbox").await;
+            if f["conversation"]["last_message"]["body"] == xss {
+                break f;
+            }
+        };
+        let rest = who.json(&format!("/api/v1/conversations/{conv}")).await;
+        assert_eq!(
+            line["conversation"]["unread_count"],
+            rest["conversation"]["unread_count"]
+        );
+    }
+    let admin_unread = admin.json(&format!("/api/v1/conversations/{conv}")).await["conversation"]
+        ["unread_count"]
+        .as_i64();
+    assert_eq!(
+        agent.json(&format!("/api/v1/conversations/{conv}")).await["conversation"]["unread_count"],
+        1
+    );
+    assert!(admin_unread > Some(1), "admin: {admin_unread:?}");
 }
 
 async fn reconnect_resumes_without_loss_or_duplicates(app: TestApp) {
