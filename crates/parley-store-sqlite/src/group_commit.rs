@@ -74,15 +74,21 @@ fn in_savepoint<T>(
     db: &Connection,
     work: impl FnOnce(&Connection) -> StoreResult<T>,
 ) -> StoreResult<T> {
-    db.execute_batch("SAVEPOINT message").map_err(other)?;
+    run_cached(db, "SAVEPOINT message")?;
     let result = work(db);
-    let end = if result.is_ok() {
-        "RELEASE message"
-    } else {
-        "ROLLBACK TO message; RELEASE message"
-    };
-    db.execute_batch(end).map_err(other)?;
+    if result.is_err() {
+        run_cached(db, "ROLLBACK TO message")?;
+    }
+    run_cached(db, "RELEASE message")?;
     result
+}
+
+/// Runs a statement prepared once per batch: `execute_batch` would parse it for every message.
+fn run_cached(db: &Connection, sql: &str) -> StoreResult<()> {
+    db.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .map(drop)
+        .map_err(other)
 }
 
 async fn run(writer: SqlitePool, mut rx: mpsc::UnboundedReceiver<Work>) {
