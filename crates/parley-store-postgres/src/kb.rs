@@ -6,19 +6,33 @@
 
 use super::*;
 
+// Lookups of an article by id check the workspace as `IN_WORKSPACE_2` explains: with
+// `workspace_id = $2` a generic plan reads an article from `kb_articles_category`, i.e. every
+// article of the workspace, instead of from the primary key.
+pub(crate) static ARTICLE_BY_ID: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {KB_ARTICLE_COLS} FROM kb_articles WHERE id = $1 AND {IN_WORKSPACE_2}")
+});
+pub(crate) static ARTICLE_BY_ID_FOR_UPDATE: LazyLock<String> =
+    LazyLock::new(|| format!("{} FOR UPDATE", *ARTICLE_BY_ID));
+pub(crate) static DELETE_ARTICLE: LazyLock<String> =
+    LazyLock::new(|| format!("DELETE FROM kb_articles WHERE id = $1 AND {IN_WORKSPACE_2}"));
+
+/// Counts a view or a vote: `column` is one of the article's counters.
+pub(crate) fn bump_article(column: &'static str) -> String {
+    format!("UPDATE kb_articles SET {column} = {column} + 1 WHERE id = $1 AND {IN_WORKSPACE_2}")
+}
+
 async fn article_in(
     tx: &mut Transaction<'_, Postgres>,
     ws: WorkspaceId,
     id: ArticleId,
 ) -> StoreResult<Option<Article>> {
-    let row = sqlx::query(&format!(
-        "SELECT {KB_ARTICLE_COLS} FROM kb_articles WHERE id = $1 AND workspace_id = $2 FOR UPDATE"
-    ))
-    .bind(id.0)
-    .bind(ws.0)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(other)?;
+    let row = sqlx::query(&ARTICLE_BY_ID_FOR_UPDATE)
+        .bind(id.0)
+        .bind(ws.0)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(other)?;
     row.as_ref().map(kb_article).transpose().map_err(other)
 }
 
@@ -27,7 +41,8 @@ async fn save_article(tx: &mut Transaction<'_, Postgres>, a: &Article) -> StoreR
     sqlx::query(
         "UPDATE kb_articles SET category_id = $1, locale = $2, title = $3, body_markdown = $4, \
          keywords = $5, tags = $6, status = $7, version = $8, published_version = $9, \
-         published_at = $10, updated_at = $11 WHERE id = $12 AND workspace_id = $13",
+         published_at = $10, updated_at = $11 \
+         WHERE id = $12 AND workspace_id IS NOT DISTINCT FROM $13", // as `ARTICLE_BY_ID`
     )
     .bind(a.category_id.map(|c| c.0))
     .bind(a.locale.as_str())
@@ -275,14 +290,12 @@ impl PostgresStore {
         ws: WorkspaceId,
         id: ArticleId,
     ) -> StoreResult<Option<Article>> {
-        let row = sqlx::query(&format!(
-            "SELECT {KB_ARTICLE_COLS} FROM kb_articles WHERE id = $1 AND workspace_id = $2"
-        ))
-        .bind(id.0)
-        .bind(ws.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(other)?;
+        let row = sqlx::query(&ARTICLE_BY_ID)
+            .bind(id.0)
+            .bind(ws.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(other)?;
         row.as_ref().map(kb_article).transpose().map_err(other)
     }
 
@@ -443,7 +456,7 @@ impl PostgresStore {
             return Ok(false);
         };
         // Its versions go with it (ON DELETE CASCADE).
-        sqlx::query("DELETE FROM kb_articles WHERE id = $1 AND workspace_id = $2")
+        sqlx::query(&DELETE_ARTICLE)
             .bind(id.0)
             .bind(ws.0)
             .execute(&mut *tx)
@@ -462,14 +475,12 @@ impl PostgresStore {
         id: ArticleId,
         column: &'static str,
     ) -> StoreResult<bool> {
-        let r = sqlx::query(&format!(
-            "UPDATE kb_articles SET {column} = {column} + 1 WHERE id = $1 AND workspace_id = $2"
-        ))
-        .bind(id.0)
-        .bind(ws.0)
-        .execute(&self.pool)
-        .await
-        .map_err(other)?;
+        let r = sqlx::query(&bump_article(column))
+            .bind(id.0)
+            .bind(ws.0)
+            .execute(&self.pool)
+            .await
+            .map_err(other)?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -537,14 +548,12 @@ impl PostgresStore {
             == 1;
         if fresh {
             let column = if helpful { "helpful_yes" } else { "helpful_no" };
-            sqlx::query(&format!(
-                "UPDATE kb_articles SET {column} = {column} + 1 WHERE id = $1 AND workspace_id = $2"
-            ))
-            .bind(id.0)
-            .bind(ws.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
+            sqlx::query(&bump_article(column))
+                .bind(id.0)
+                .bind(ws.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(other)?;
         }
         tx.commit().await.map_err(other)?;
         Ok(Some(fresh))

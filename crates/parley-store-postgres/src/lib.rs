@@ -22,6 +22,7 @@ mod quick_replies;
 mod routing;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
+use std::sync::LazyLock;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -230,12 +231,31 @@ async fn entry_points<'e>(
 /// `IS NOT DISTINCT FROM` is the same test on a NOT NULL column, and no index serves it.
 const IN_WORKSPACE_2: &str = "workspace_id IS NOT DISTINCT FROM $2";
 
+static CONVERSATION_BY_ID_FOR_UPDATE: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND {IN_WORKSPACE_2} FOR NO KEY UPDATE")
+});
+
+/// The lookups by id (`$1`) in a workspace (`$2`) on tables with an index that leads with the
+/// workspace: the statements whose generic plans a test checks (`tests/generic_plans.rs`).
+#[doc(hidden)]
+pub fn lookups_by_id() -> Vec<String> {
+    vec![
+        CONVERSATION_BY_ID_FOR_UPDATE.clone(),
+        kb::ARTICLE_BY_ID.clone(),
+        kb::ARTICLE_BY_ID_FOR_UPDATE.clone(),
+        kb::DELETE_ARTICLE.clone(),
+        kb::bump_article("views"),
+        kb::bump_article("helpful_yes"),
+        kb::bump_article("helpful_no"),
+    ]
+}
+
 async fn conversation_in(
     tx: &mut Transaction<'_, Postgres>,
     ws: WorkspaceId,
     id: ConversationId,
 ) -> StoreResult<Option<Conversation>> {
-    let row = sqlx::query(&format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND {IN_WORKSPACE_2} FOR NO KEY UPDATE"))
+    let row = sqlx::query(&CONVERSATION_BY_ID_FOR_UPDATE)
         .bind(id.0)
         .bind(ws.0)
         .fetch_optional(&mut **tx)
