@@ -17,18 +17,27 @@ const EVERY: Duration = Duration::from_millis(100);
 /// The writer's own automatic checkpoint, in pages (SQLite's default is 1,000): ~40 MiB of WAL.
 pub(crate) const WRITER_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 
-/// Stops the thread when dropped.
+/// The thread ends when this is dropped; [`Checkpointer::stop`] also waits for it.
 pub(crate) struct Checkpointer {
-    _stop: mpsc::Sender<()>,
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Checkpointer {
     pub(crate) fn start(path: PathBuf) -> std::io::Result<Checkpointer> {
         let (stop, stopped) = mpsc::channel::<()>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("parley-checkpoint".into())
             .spawn(move || run(path, stopped))?;
-        Ok(Checkpointer { _stop: stop })
+        Ok(Checkpointer { stop, thread })
+    }
+
+    /// Ends the thread and waits until its connection is closed. Closing the store must not
+    /// return while this connection is open: whichever connection closes last checkpoints and
+    /// deletes the WAL, and that must happen before the files are copied, restored or compared.
+    pub(crate) fn stop(self) {
+        drop(self.stop);
+        let _ = self.thread.join();
     }
 }
 

@@ -97,8 +97,10 @@ impl SqliteStore {
     }
 
     pub async fn close(&self) {
-        if let Ok(mut c) = self.checkpointer.lock() {
-            c.take();
+        let checkpointer = self.checkpointer.lock().ok().and_then(|mut c| c.take());
+        if let Some(c) = checkpointer {
+            // Joins a thread that may be in the middle of a checkpoint: not on the runtime.
+            let _ = tokio::task::spawn_blocking(move || c.stop()).await;
         }
         self.writer.close().await;
         self.reader.close().await;

@@ -53,3 +53,42 @@ async fn the_database_file_catches_up_with_the_wal_in_the_background() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Closing the store closes every connection before it returns, the checkpointer's included:
+/// a read-write connection that closes last checkpoints and removes the WAL, and a backup, a
+/// restore or a comparison of the data directory right after a shutdown must not race with it.
+#[tokio::test]
+async fn nothing_in_the_data_directory_changes_after_close_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let snapshot = || {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let bytes = std::fs::read(e.path()).unwrap_or_default();
+                (e.file_name().to_string_lossy().into_owned(), bytes)
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    for round in 0..20 {
+        let store = Arc::new(SqliteStore::open_file(&path).await.unwrap());
+        let s: DynStore = store.clone();
+        fixture(&s, &format!("close{round}")).await;
+        // Let the checkpointer wake up at least once, so it may be mid-checkpoint now.
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        store.close().await;
+        let at_close = snapshot();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        let later = snapshot();
+        assert!(
+            at_close == later,
+            "round {round}: {:?} at close, {:?} later",
+            names(&at_close),
+            names(&later)
+        );
+    }
+}
