@@ -16,6 +16,18 @@ pub fn admin_url() -> Option<String> {
     None
 }
 
+/// A fresh database for one test, or `None` (with a note) when PostgreSQL tests should skip.
+pub async fn test_database() -> Option<TestDatabase> {
+    let Some(admin) = admin_url() else {
+        eprintln!("skipped: set PARLEY_TEST_POSTGRES_URL to run PostgreSQL tests");
+        return None;
+    };
+    let db = TestDatabase::create(&admin)
+        .await
+        .expect("PostgreSQL must be reachable for these tests");
+    Some(db)
+}
+
 /// A fresh, empty database; dropped with [`TestDatabase::drop_db`].
 pub struct TestDatabase {
     admin: String,

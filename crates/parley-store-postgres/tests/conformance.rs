@@ -12,13 +12,9 @@ where
     F: FnOnce(DynStore) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let Some(admin) = pg::admin_url() else {
-        eprintln!("skipped: set PARLEY_TEST_POSTGRES_URL to run PostgreSQL tests");
+    let Some(db) = pg::test_database().await else {
         return;
     };
-    let db = pg::TestDatabase::create(&admin)
-        .await
-        .expect("PostgreSQL must be reachable for these tests");
     let store = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
     let result = AssertUnwindSafe(test(store.clone())).catch_unwind().await;
     store.close().await;

@@ -11,13 +11,9 @@ use sqlx::{Connection, Executor, PgConnection, Row};
 
 #[tokio::test]
 async fn lookups_by_id_use_the_primary_key_even_in_generic_plans() {
-    let Some(admin) = pg::admin_url() else {
-        eprintln!("skipped: set PARLEY_TEST_POSTGRES_URL to run PostgreSQL tests");
+    let Some(db) = pg::test_database().await else {
         return;
     };
-    let db = pg::TestDatabase::create(&admin)
-        .await
-        .expect("PostgreSQL must be reachable for these tests");
     // Connecting runs the migrations.
     PostgresStore::connect(&db.url).await.unwrap().close().await;
     let mut conn = PgConnection::connect(&db.url).await.unwrap();
