@@ -319,8 +319,11 @@ impl Conn {
                 .authenticate_visitor(&token, origin.as_deref()),
         )
         .await
-        .map(|v| Box::new(Actor::Visitor(v)));
-        let actor = match auth {
+        .map(|v| {
+            let ids = (v.visitor.workspace_id, v.visitor.id);
+            (ids, Box::new(Actor::Visitor(v)))
+        });
+        let ((ws, visitor_id), actor) = match auth {
             Ok(a) => a,
             Err(ServiceError::Forbidden(_)) => {
                 return close_with(
@@ -343,10 +346,6 @@ impl Conn {
         self.state.metrics.ws_connections.get_or_create(&kind).inc();
         // Freed now rather than when the socket closes.
         drop((token, origin));
-        let Actor::Visitor(v) = &*actor else {
-            unreachable!("authenticated as a visitor")
-        };
-        let (ws, visitor_id) = (v.visitor.workspace_id, v.visitor.id);
         let bus = self.state.parley.bus.clone();
         self.subs.insert(
             Topic::Visitor(visitor_id),
