@@ -48,26 +48,21 @@ impl SharedSummary {
         }
     }
 
-    /// `for_viewer` as JSON. Every agent socket sends each changed conversation's line, so
-    /// those without a count of their own share one serialization.
+    /// The line as `viewer` sees it, as JSON. Every agent socket sends each changed
+    /// conversation's line, so those without a count of their own share one serialization.
     pub fn json_for(&self, viewer: UserId) -> Cow<'_, str> {
         // Plain structs of strings and numbers: serializing them cannot fail.
         let to_json = |s: &ConversationSummary| {
             serde_json::to_string(s).expect("a conversation summary serializes")
         };
-        if self.unread_by_reader.iter().any(|(u, _)| *u == viewer) {
-            Cow::Owned(to_json(&self.for_viewer(viewer)))
-        } else {
-            Cow::Borrowed(self.json.get_or_init(|| to_json(&self.summary)))
+        match self.unread_by_reader.iter().find(|(u, _)| *u == viewer) {
+            Some((_, n)) => {
+                let mut own = self.summary.clone();
+                own.unread_count = *n;
+                Cow::Owned(to_json(&own))
+            }
+            None => Cow::Borrowed(self.json.get_or_init(|| to_json(&self.summary))),
         }
-    }
-
-    pub fn for_viewer(&self, viewer: UserId) -> ConversationSummary {
-        let mut s = self.summary.clone();
-        if let Some((_, n)) = self.unread_by_reader.iter().find(|(u, _)| *u == viewer) {
-            s.unread_count = *n;
-        }
-        s
     }
 }
 
