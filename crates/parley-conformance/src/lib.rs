@@ -689,17 +689,28 @@ pub async fn conversation_list_views_unread_and_cursor(s: DynStore) {
         1,
         "read state is per user"
     );
-    // One summary for a viewer who never read it, plus the readers' own counts.
+    // The inbox line: one summary for a viewer who never read it, plus the readers' own
+    // counts; in the order asked for, several at once.
+    let lines = s.inbox_lines(f.ws.id, &[convs[1], convs[0]]).await.unwrap();
+    let ids: Vec<_> = lines.iter().map(|l| l.summary.id).collect();
+    assert_eq!(ids, vec![convs[1], convs[0]]);
+    assert_eq!(lines[1].summary.unread_count, 1, "as nobody read it");
+    assert_eq!(lines[1].unread_by_reader, vec![(agent.id, 0)]);
+    assert!(lines[0].unread_by_reader.is_empty());
     assert_eq!(
-        s.unread_by_reader(f.ws.id, convs[0]).await.unwrap(),
-        vec![(agent.id, 0)]
+        lines[1].summary.last_message.as_ref().unwrap().body,
+        "hello 0"
     );
     let other = fixture(&s, "l2").await;
     assert!(s
-        .unread_by_reader(other.ws.id, convs[0])
+        .inbox_lines(other.ws.id, &[convs[0]])
         .await
         .unwrap()
         .is_empty());
+    let missing = ConversationId::new();
+    let mixed = s.inbox_lines(f.ws.id, &[missing, convs[2]]).await.unwrap();
+    assert_eq!(mixed.len(), 1);
+    assert_eq!(mixed[0].summary.id, convs[2]);
     assert!(s
         .conversation_summary(other.ws.id, convs[0], agent.id)
         .await
@@ -746,10 +757,8 @@ pub async fn unread_counts_stop_at_a_hundred(s: DynStore) {
             .await
             .unwrap();
         assert_eq!(unread().await, expected);
-        assert_eq!(
-            s.unread_by_reader(f.ws.id, conv).await.unwrap(),
-            vec![(f.admin.id, expected)]
-        );
+        let line = s.inbox_lines(f.ws.id, &[conv]).await.unwrap();
+        assert_eq!(line[0].unread_by_reader, vec![(f.admin.id, expected)]);
     }
 }
 

@@ -4,13 +4,14 @@
 //! agent socket used to answer it with its own `conversation_summary` query, so one message
 //! cost as many queries as agents online, and delivery of the agent's events waited behind them
 //! (the knee in docs/benchmarks.md). Here one task per workspace with agents on this node
-//! listens to the topic, reads the summary once (plus each reader's unread count, which is the
-//! only per-agent part) and hands the same `Arc` to every agent socket. Changes that arrive
-//! while a summary is being read are coalesced: a busy conversation is read once per round, not
-//! once per message.
+//! listens to the topic, reads the line once (the summary plus each reader's unread count, which
+//! is the only per-agent part; `Store::inbox_lines`, one call for a round of conversations) and
+//! hands the same `Arc` to every agent socket. Changes that arrive
+//! within a period (`PERIOD`) are coalesced: a busy conversation is read once per period, not once
+//! per message.
 
 use crate::bus::{Bus, BusItem, BusMessage, Topic};
-use crate::ports::Store;
+use crate::ports::{InboxLine, Store};
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use parley_domain::*;
@@ -20,9 +21,18 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 
-/// How many summaries of one workspace are read at the same time (the SQLite store has four
-/// reader connections).
-const PARALLEL_READS: usize = 4;
+/// A workspace's lines are read at most this often. A lone change is read at once; what
+/// changes within the period after a read waits for its end, so a busy conversation costs one
+/// read and one frame per agent per period, not one per message. Without it, faster reads
+/// meant less coalescing and more lines, and at high rates every agent socket's extra frames
+/// and the resyncs of those that fell behind cost more than the reads saved
+/// (docs/benchmarks.md). An inbox line that is 100 ms late is not noticed.
+const PERIOD: Duration = Duration::from_millis(100);
+/// Most conversations read in one store call.
+const CHUNK: usize = 64;
+/// Most lines sent in one period: well under `CAPACITY`, so a socket that keeps up with the
+/// periods is never dropped as lagging. More changed conversations wait for the next period.
+const PER_PERIOD: usize = CAPACITY / 2;
 /// Per workspace; a socket further behind gets `Lagged` and tells its client to re-read.
 const CAPACITY: usize = 1024;
 /// How often an idle feed checks whether any socket still listens.
@@ -31,19 +41,16 @@ const IDLE_CHECK: Duration = Duration::from_secs(30);
 /// One conversation's inbox line, for every agent of the workspace.
 #[derive(Debug)]
 pub struct SharedSummary {
-    /// As seen by someone who never read the conversation.
-    pub summary: ConversationSummary,
-    /// The unread counts of those who read some of it.
-    pub unread_by_reader: Vec<(UserId, i64)>,
-    /// `summary` as JSON: serialized by the first socket that sends it, reused by the others.
+    line: InboxLine,
+    /// The line as JSON for those without a count of their own: serialized by the first socket
+    /// that sends it, reused by the others.
     json: OnceLock<String>,
 }
 
 impl SharedSummary {
-    pub fn new(summary: ConversationSummary, unread_by_reader: Vec<(UserId, i64)>) -> Self {
+    pub fn new(line: InboxLine) -> Self {
         SharedSummary {
-            summary,
-            unread_by_reader,
+            line,
             json: OnceLock::new(),
         }
     }
@@ -55,13 +62,14 @@ impl SharedSummary {
         let to_json = |s: &ConversationSummary| {
             serde_json::to_string(s).expect("a conversation summary serializes")
         };
-        match self.unread_by_reader.iter().find(|(u, _)| *u == viewer) {
+        let line = &self.line;
+        match line.unread_by_reader.iter().find(|(u, _)| *u == viewer) {
             Some((_, n)) => {
-                let mut own = self.summary.clone();
+                let mut own = line.summary.clone();
                 own.unread_count = *n;
                 Cow::Owned(to_json(&own))
             }
-            None => Cow::Borrowed(self.json.get_or_init(|| to_json(&self.summary))),
+            None => Cow::Borrowed(self.json.get_or_init(|| to_json(&line.summary))),
         }
     }
 }
@@ -205,43 +213,28 @@ async fn read_summaries(
     loop {
         wake.notified().await;
         loop {
-            let ids = dirty.lock().unwrap().take(PARALLEL_READS);
+            let started = tokio::time::Instant::now();
+            let ids = dirty.lock().unwrap().take(PER_PERIOD);
             if ids.is_empty() {
                 break;
             }
-            let read = ids.into_iter().map(|id| shared_summary(&*store, ws, id));
-            for s in futures::future::join_all(read).await.into_iter().flatten() {
-                let _ = tx.send(BusItem::Summary(Arc::new(s)));
+            for chunk in ids.chunks(CHUNK) {
+                match store.inbox_lines(ws, chunk).await {
+                    Ok(lines) => {
+                        for line in lines {
+                            let _ = tx.send(BusItem::Summary(Arc::new(SharedSummary::new(line))));
+                        }
+                    }
+                    // The sockets missed these lines: they re-read the inbox, as after a lag.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading inbox lines");
+                        let _ = tx.send(BusItem::Lagged);
+                    }
+                }
             }
+            tokio::time::sleep_until(started + PERIOD).await;
         }
     }
-}
-
-async fn shared_summary(
-    store: &dyn Store,
-    ws: WorkspaceId,
-    id: ConversationId,
-) -> Option<SharedSummary> {
-    // The nil viewer has read nothing; readers' own counts come separately.
-    let summary = match store
-        .conversation_summary(ws, id, UserId(uuid::Uuid::nil()))
-        .await
-    {
-        Ok(Some(s)) => s,
-        Ok(None) => return None,
-        Err(e) => {
-            tracing::warn!(error = %e, "reading an inbox summary");
-            return None;
-        }
-    };
-    let unread_by_reader = match store.unread_by_reader(ws, id).await {
-        Ok(u) => u,
-        Err(e) => {
-            tracing::warn!(error = %e, "reading unread counts");
-            return None;
-        }
-    };
-    Some(SharedSummary::new(summary, unread_by_reader))
 }
 
 #[cfg(test)]

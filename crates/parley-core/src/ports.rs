@@ -35,6 +35,15 @@ pub struct ConversationQuery {
     pub limit: i64,
 }
 
+/// A conversation's line in every agent's inbox: the summary as seen by someone who never read
+/// the conversation, plus the unread counts of those who read some of it. Everyone else's
+/// count is the summary's, so one line serves every agent of the workspace.
+#[derive(Debug, Clone)]
+pub struct InboxLine {
+    pub summary: ConversationSummary,
+    pub unread_by_reader: Vec<(UserId, i64)>,
+}
+
 /// Where a message goes: a known conversation, or the visitor's current one (created if none).
 #[derive(Debug, Clone, Copy)]
 pub enum Target {
@@ -390,15 +399,13 @@ pub trait Store: Send + Sync + 'static {
         id: ConversationId,
         viewer: UserId,
     ) -> StoreResult<Option<ConversationSummary>>;
-    /// Unread visitor messages of one conversation for every person who has read some of it.
-    /// Everyone else's unread count is the summary's for a viewer who never read it; so one
-    /// summary plus this list serves every agent (see `inbox_feed`). Empty for a conversation
-    /// of another workspace.
-    async fn unread_by_reader(
+    /// The inbox lines of changed conversations, for every agent at once (see `inbox_feed`),
+    /// in the order of `ids`. Conversations not in `ws` are left out.
+    async fn inbox_lines(
         &self,
         ws: WorkspaceId,
-        id: ConversationId,
-    ) -> StoreResult<Vec<(UserId, i64)>>;
+        ids: &[ConversationId],
+    ) -> StoreResult<Vec<InboxLine>>;
     /// Appends a message (and the events its `effects` imply) with the next sequence numbers,
     /// atomically. A message whose (sender, client id) was stored before is not stored again:
     /// the earlier one comes back with `duplicate: true`. `NotFound` for an unknown conversation.

@@ -987,21 +987,55 @@ impl Store for PostgresStore {
         row.as_ref().map(summary).transpose().map_err(other)
     }
 
-    async fn unread_by_reader(
+    async fn inbox_lines(
         &self,
         ws: WorkspaceId,
-        id: ConversationId,
-    ) -> StoreResult<Vec<(UserId, i64)>> {
-        let rows = sqlx::query(UNREAD_BY_READER)
-            .bind(ws.0)
-            .bind(id.0)
-            .fetch_all(&self.pool)
-            .await
+        ids: &[ConversationId],
+    ) -> StoreResult<Vec<InboxLine>> {
+        // Two round trips for the whole round: the summaries (for the nil viewer, who has read
+        // nothing), then every reader's count. The workspace check as in `IN_WORKSPACE_2`.
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
+        let rows = sqlx::query(&format!(
+            "{SUMMARY_SELECT} WHERE c.id = ANY($3) AND c.workspace_id IS NOT DISTINCT FROM $1"
+        ))
+        .bind(ws.0)
+        .bind(Uuid::nil())
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
+        let mut lines = rows
+            .iter()
+            .map(|r| {
+                Ok(InboxLine {
+                    summary: summary(r)?,
+                    unread_by_reader: Vec::new(),
+                })
+            })
+            .collect::<R<Vec<_>>>()
             .map_err(other)?;
-        rows.iter()
-            .map(|r| Ok((UserId(r.uuid("user_id")?), r.int("unread")?)))
-            .collect::<R<_>>()
-            .map_err(other)
+        let reads = sqlx::query(&format!(
+            "{UNREAD_BY_READER_SELECT} WHERE r.conversation_id = ANY($2) \
+             AND c.workspace_id IS NOT DISTINCT FROM $1 ORDER BY r.user_id"
+        ))
+        .bind(ws.0)
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
+        for r in &reads {
+            let conv = ConversationId(r.uuid("conversation_id").map_err(other)?);
+            let count = (
+                UserId(r.uuid("user_id").map_err(other)?),
+                r.int("unread").map_err(other)?,
+            );
+            if let Some(line) = lines.iter_mut().find(|l| l.summary.id == conv) {
+                line.unread_by_reader.push(count);
+            }
+        }
+        // In the order asked for, as the SQLite store reads them.
+        lines.sort_by_key(|l| ids.iter().position(|id| *id == l.summary.id.0));
+        Ok(lines)
     }
 
     async fn append_message(

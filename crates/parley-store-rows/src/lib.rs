@@ -191,12 +191,12 @@ pub const SUMMARY_SELECT: &str = "SELECT c.id, c.channel_id, ch.name AS channel_
      FROM conversations c JOIN channels ch ON ch.id = c.channel_id JOIN visitors v ON v.id = c.visitor_id \
      LEFT JOIN users u ON u.id = c.assignee_id";
 
-/// Unread visitor messages (at most `UNREAD_CAP`) per reader of conversation $2 (in workspace $1).
-pub const UNREAD_BY_READER: &str = "SELECT r.user_id, \
+/// Unread visitor messages (at most `UNREAD_CAP`) per reader of a conversation; each backend
+/// adds its WHERE on `c.workspace_id` and `r.conversation_id`.
+pub const UNREAD_BY_READER_SELECT: &str = "SELECT r.conversation_id, r.user_id, \
      (SELECT COUNT(*) FROM (SELECT 1 FROM events e WHERE e.conversation_id = r.conversation_id \
         AND e.kind = 'message' AND e.sender_kind = 'visitor' AND e.seq > r.last_read_seq LIMIT 100) unread) AS unread \
-     FROM conversation_reads r JOIN conversations c ON c.id = r.conversation_id \
-     WHERE c.workspace_id = $1 AND r.conversation_id = $2";
+     FROM conversation_reads r JOIN conversations c ON c.id = r.conversation_id";
 
 pub fn summary(r: &impl Get) -> R<ConversationSummary> {
     let visitor_id = VisitorId(r.uuid("visitor_id")?);
@@ -523,6 +523,6 @@ mod tests {
     fn unread_counts_stop_at_the_cap() {
         let limit = format!("LIMIT {}", super::UNREAD_CAP);
         assert!(super::SUMMARY_SELECT.contains(&limit));
-        assert!(super::UNREAD_BY_READER.contains(&limit));
+        assert!(super::UNREAD_BY_READER_SELECT.contains(&limit));
     }
 }

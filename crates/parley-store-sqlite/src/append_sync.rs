@@ -1,64 +1,19 @@
 //! `append_message`'s work as plain synchronous SQLite calls, run by the group commit on the
-//! writer connection's handle (see `group_commit`). sqlx runs every statement as a round trip
-//! to the connection's own thread; under load each of those hand-offs waited far longer for a
-//! core than SQLite took to run the statement, and a message is several statements. Here a
-//! whole batch runs on one thread without a hand-off.
-//!
-//! Same SQL, same column encodings (UUIDs as 16-byte blobs, times as integers) and the same
-//! row decoders (`parley-store-rows`) as the sqlx code in `lib.rs`, which the conformance suite
-//! checks.
+//! writer connection's handle (see `group_commit` and `sync_sql`).
 
 use crate::other;
+use crate::sync_sql::one;
 use parley_core::ports::*;
 use parley_core::{StoreError, StoreResult};
 use parley_domain::*;
-use parley_store_rows::{conversation, event, Get, CONVERSATION_COLS, EVENT_COLS, R};
-use rusqlite::{params, Connection, OptionalExtension};
+use parley_store_rows::{conversation, event, CONVERSATION_COLS, EVENT_COLS};
+use rusqlite::{params, Connection};
 use uuid::Uuid;
-
-/// A rusqlite row seen through the decoders' column interface.
-struct Row<'a, 'b>(&'a rusqlite::Row<'b>);
-
-impl Get for Row<'_, '_> {
-    fn text(&self, col: &str) -> R<String> {
-        Ok(self.0.get(col)?)
-    }
-    fn opt_text(&self, col: &str) -> R<Option<String>> {
-        Ok(self.0.get(col)?)
-    }
-    fn int(&self, col: &str) -> R<i64> {
-        Ok(self.0.get(col)?)
-    }
-    fn opt_int(&self, col: &str) -> R<Option<i64>> {
-        Ok(self.0.get(col)?)
-    }
-    fn uuid(&self, col: &str) -> R<Uuid> {
-        Ok(self.0.get(col)?)
-    }
-    fn opt_uuid(&self, col: &str) -> R<Option<Uuid>> {
-        Ok(self.0.get(col)?)
-    }
-}
 
 fn unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _)
         if f.code == rusqlite::ErrorCode::ConstraintViolation
             && matches!(f.extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY))
-}
-
-/// Runs `sql` with `args` and decodes at most one row with `decode`.
-fn one<T>(
-    db: &Connection,
-    sql: &str,
-    args: &[&dyn rusqlite::ToSql],
-    decode: fn(&Row) -> R<T>,
-) -> StoreResult<Option<T>> {
-    let mut stmt = db.prepare_cached(sql).map_err(other)?;
-    let found = stmt
-        .query_row(args, |r| Ok(decode(&Row(r))))
-        .optional()
-        .map_err(other)?;
-    found.transpose().map_err(other)
 }
 
 pub(crate) fn append(

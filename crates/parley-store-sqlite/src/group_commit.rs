@@ -7,13 +7,12 @@
 //! There is no waiting for company: a lone message commits at once (batch of one); batches
 //! grow only when messages arrive faster than commits complete, which is when they help.
 //!
-//! The batch runs as plain synchronous SQLite calls on the writer connection's handle, locked
-//! out of sqlx's worker thread for the batch (`lock_handle`): through sqlx every statement was
-//! a hand-off to that thread and back, and on a busy machine those hand-offs, not SQLite, were
-//! most of a message's cost (docs/benchmarks.md). The batch blocks its thread while it runs,
-//! fsync included, so the loop has a thread and a small runtime of its own.
+//! The batch runs as plain synchronous SQLite calls on the writer connection's handle, lent out
+//! of sqlx for the batch (`sync_sql`). It blocks its thread while it runs, fsync included, so
+//! the loop has a thread and a small runtime of its own.
 
 use crate::other;
+use crate::sync_sql::on_pooled;
 use parley_core::StoreResult;
 use rusqlite::Connection;
 use sqlx::SqlitePool;
@@ -95,40 +94,35 @@ async fn run(writer: SqlitePool, mut rx: mpsc::UnboundedReceiver<Work>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // Jobs dropped unrun (no connection, no BEGIN) report "unavailable" to their callers.
-        let Ok(mut conn) = writer.acquire().await else {
-            batch.clear();
-            continue;
-        };
-        let Ok(mut handle) = conn.lock_handle().await else {
-            batch.clear();
-            continue;
-        };
-        // SAFETY: the handle is locked out of sqlx's worker until `handle` drops, and the
-        // borrowed `Connection` (which does not close the handle) is dropped before it.
-        let db = match unsafe { Connection::from_handle(handle.as_raw_handle().as_ptr()) } {
-            Ok(db) => db,
+        let done = match on_pooled(&writer, |db| commit(db, &mut batch)).await {
+            Ok(Some(done)) => done,
+            Ok(None) => continue,
             Err(e) => {
                 tracing::error!(error = %e, "using the writer connection");
                 batch.clear();
                 continue;
             }
         };
-        if let Err(e) = db.execute_batch("BEGIN IMMEDIATE") {
-            tracing::error!(error = %e, "starting a group commit");
-            batch.clear();
-            continue;
-        }
-        let delivers: Vec<Deliver> = batch.drain(..).map(|work| work(&db)).collect();
-        let committed = db.execute_batch("COMMIT").map_err(|e| e.to_string());
-        if let Err(e) = &committed {
-            tracing::error!(error = %e, messages = delivers.len(), "group commit failed");
-            let _ = db.execute_batch("ROLLBACK");
-        }
-        tracing::debug!(messages = delivers.len(), "group commit");
-        drop(db);
-        drop(handle);
+        let (delivers, committed) = done;
         for d in delivers {
             d(committed.clone());
         }
     }
+}
+
+/// Runs the batch in one transaction; `None` if it could not start (the batch is dropped).
+fn commit(db: &Connection, batch: &mut Vec<Work>) -> Option<(Vec<Deliver>, Result<(), String>)> {
+    if let Err(e) = db.execute_batch("BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, "starting a group commit");
+        batch.clear();
+        return None;
+    }
+    let delivers: Vec<Deliver> = batch.drain(..).map(|work| work(db)).collect();
+    let committed = db.execute_batch("COMMIT").map_err(|e| e.to_string());
+    if let Err(e) = &committed {
+        tracing::error!(error = %e, messages = delivers.len(), "group commit failed");
+        let _ = db.execute_batch("ROLLBACK");
+    }
+    tracing::debug!(messages = delivers.len(), "group commit");
+    Some((delivers, committed))
 }

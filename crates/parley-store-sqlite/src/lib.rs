@@ -18,10 +18,12 @@ mod checkpointer;
 mod flows;
 mod group_commit;
 mod hours;
+mod inbox_reads;
 mod kb;
 mod quick_replies;
 mod routing;
 mod sql;
+mod sync_sql;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::path::Path;
@@ -34,6 +36,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Chat messages, committed in batches on the writer (see `group_commit`).
     commits: group_commit::GroupCommit,
+    /// The inbox feed's reads, on a reader connection (see `inbox_reads`).
+    inbox_reads: inbox_reads::InboxReads,
     /// Checkpoints the WAL off the writer's path (see `checkpointer`); `None` in memory.
     checkpointer: std::sync::Mutex<Option<checkpointer::Checkpointer>>,
 }
@@ -87,6 +91,8 @@ impl SqliteStore {
             checkpointer: std::sync::Mutex::new(checkpointer),
             commits: group_commit::GroupCommit::start(writer.clone())
                 .context("starting the database writer")?,
+            inbox_reads: inbox_reads::InboxReads::start(reader.clone())
+                .context("starting the inbox reader")?,
             writer,
             reader,
         })
@@ -872,33 +878,22 @@ impl Store for SqliteStore {
         id: ConversationId,
         viewer: UserId,
     ) -> StoreResult<Option<ConversationSummary>> {
-        let row = sqlx::query(&format!(
-            "{SUMMARY_SELECT} WHERE c.workspace_id = $1 AND c.id = $3"
-        ))
-        .bind(ws.0)
-        .bind(viewer.0)
-        .bind(id.0)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(other)?;
+        let row = sqlx::query(&inbox_reads::SUMMARY_BY_ID)
+            .bind(ws.0)
+            .bind(viewer.0)
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(other)?;
         row.as_ref().map(summary).transpose().map_err(other)
     }
 
-    async fn unread_by_reader(
+    async fn inbox_lines(
         &self,
         ws: WorkspaceId,
-        id: ConversationId,
-    ) -> StoreResult<Vec<(UserId, i64)>> {
-        let rows = sqlx::query(UNREAD_BY_READER)
-            .bind(ws.0)
-            .bind(id.0)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(other)?;
-        rows.iter()
-            .map(|r| Ok((UserId(r.uuid("user_id")?), r.int("unread")?)))
-            .collect::<R<_>>()
-            .map_err(other)
+        ids: &[ConversationId],
+    ) -> StoreResult<Vec<InboxLine>> {
+        self.inbox_reads.lines(ws, ids).await
     }
 
     async fn append_message(

@@ -1,0 +1,91 @@
+//! Plain synchronous SQLite calls on a connection that sqlx owns. Through sqlx every statement
+//! is a hand-off to the connection's own thread and back; under load those hand-offs waited
+//! far longer for a core than SQLite took to run the statement (docs/benchmarks.md). The hot
+//! paths (the group commit, the inbox feed's reads) lend the handle out of sqlx for a whole
+//! batch and run it here, on a thread of their own.
+//!
+//! Same SQL, same column encodings (UUIDs as 16-byte blobs, times as integers) and the same
+//! row decoders (`parley-store-rows`) as the sqlx code in `lib.rs`, which the conformance suite
+//! checks.
+
+use crate::other;
+use parley_core::StoreResult;
+use parley_store_rows::{Get, R};
+use rusqlite::{Connection, OptionalExtension};
+use sqlx::SqlitePool;
+use uuid::Uuid;
+
+/// Runs `work` with rusqlite on one of `pool`'s connections, locked out of sqlx's worker
+/// thread meanwhile. Blocks the calling thread while `work` runs: call it from a thread of
+/// its own, not from the shared runtime.
+pub(crate) async fn on_pooled<T>(
+    pool: &SqlitePool,
+    work: impl FnOnce(&Connection) -> T,
+) -> StoreResult<T> {
+    let mut conn = pool.acquire().await.map_err(other)?;
+    let mut handle = conn.lock_handle().await.map_err(other)?;
+    // SAFETY: the handle is locked out of sqlx's worker until `handle` drops, and the
+    // borrowed `Connection` (which does not close the handle) is dropped before it.
+    let db = unsafe { Connection::from_handle(handle.as_raw_handle().as_ptr()) }.map_err(other)?;
+    let out = work(&db);
+    drop(db);
+    drop(handle);
+    Ok(out)
+}
+
+/// A rusqlite row seen through the decoders' column interface.
+pub(crate) struct Row<'a, 'b>(pub(crate) &'a rusqlite::Row<'b>);
+
+impl Get for Row<'_, '_> {
+    fn text(&self, col: &str) -> R<String> {
+        Ok(self.0.get(col)?)
+    }
+    fn opt_text(&self, col: &str) -> R<Option<String>> {
+        Ok(self.0.get(col)?)
+    }
+    fn int(&self, col: &str) -> R<i64> {
+        Ok(self.0.get(col)?)
+    }
+    fn opt_int(&self, col: &str) -> R<Option<i64>> {
+        Ok(self.0.get(col)?)
+    }
+    fn uuid(&self, col: &str) -> R<Uuid> {
+        Ok(self.0.get(col)?)
+    }
+    fn opt_uuid(&self, col: &str) -> R<Option<Uuid>> {
+        Ok(self.0.get(col)?)
+    }
+}
+
+/// Runs `sql` with `args` and decodes at most one row with `decode`.
+pub(crate) fn one<T, P: rusqlite::Params>(
+    db: &Connection,
+    sql: &str,
+    args: P,
+    decode: fn(&Row) -> R<T>,
+) -> StoreResult<Option<T>> {
+    let mut stmt = db.prepare_cached(sql).map_err(other)?;
+    let found = stmt
+        .query_row(args, |r| Ok(decode(&Row(r))))
+        .optional()
+        .map_err(other)?;
+    found.transpose().map_err(other)
+}
+
+/// Runs `sql` with `args` and decodes every row with `decode`.
+pub(crate) fn all<T, P: rusqlite::Params>(
+    db: &Connection,
+    sql: &str,
+    args: P,
+    decode: fn(&Row) -> R<T>,
+) -> StoreResult<Vec<T>> {
+    let mut stmt = db.prepare_cached(sql).map_err(other)?;
+    let rows = stmt
+        .query_map(args, |r| Ok(decode(&Row(r))))
+        .map_err(other)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(row.map_err(other)?.map_err(other)?);
+    }
+    Ok(out)
+}
