@@ -18,7 +18,7 @@ use futures::{FutureExt, StreamExt};
 use parley_core::bus::{BusItem, Topic};
 use parley_core::ports::Appended;
 use parley_domain::ConversationId;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Sends a socket may have waiting or in flight; past this it stops reading the client's frames
 /// until one is done (back-pressure instead of an unbounded queue).
@@ -56,6 +56,12 @@ pub struct Sends {
     /// Bus items held back until the sends they must follow are acknowledged, in arrival order:
     /// a subscribed conversation's events (`Some`), or anything while a visitor's send runs.
     held: VecDeque<(Option<ConversationId>, Topic, BusItem)>,
+    /// How many held items have each key (`None`: anything held while a visitor's send ran),
+    /// so that `must_hold` does not walk `held` for every bus item. Under overload `held`
+    /// grows to thousands, and walking it per item made delivery fall further behind.
+    held_keys: HashMap<Option<ConversationId>, usize>,
+    /// A lane was freed since `releasable` last looked: only then can a held item go.
+    freed: bool,
 }
 
 impl Sends {
@@ -123,6 +129,7 @@ impl Sends {
     /// Frees the lane and starts the next send waiting on it.
     fn finished(&mut self, lane: Lane) {
         self.busy.remove(&lane);
+        self.freed = true;
         if let Some(i) = self.waiting.iter().position(|j| j.lane == lane) {
             let job = self.waiting.remove(i).expect("index from position");
             self.start(job);
@@ -153,25 +160,138 @@ impl Sends {
     /// anything else): a send blocks it, or an earlier item it must follow is already waiting.
     pub fn must_hold(&self, key: Option<ConversationId>) -> bool {
         self.blocks_key(key)
-            || self
-                .held
-                .iter()
-                .any(|(k, _, _)| k.is_none() || (key.is_some() && *k == key))
+            || self.held_keys.contains_key(&None)
+            || (key.is_some() && self.held_keys.contains_key(&key))
     }
 
     pub fn hold(&mut self, key: Option<ConversationId>, topic: Topic, item: BusItem) {
+        *self.held_keys.entry(key).or_default() += 1;
         self.held.push_back((key, topic, item));
     }
 
-    /// The held items no send blocks any more, in arrival order.
+    /// The held items no send blocks any more, in arrival order. Called after every step of
+    /// the socket's loop, so it returns at once unless a send finished since the last call.
     pub fn releasable(&mut self) -> Vec<(Topic, BusItem)> {
-        if self.held.is_empty() {
+        if !std::mem::take(&mut self.freed) || self.held.is_empty() {
+            return Vec::new();
+        }
+        // While a visitor's send runs everything waits.
+        if self.busy.contains(&Lane::Visitor) {
             return Vec::new();
         }
         let held = std::mem::take(&mut self.held);
         let (ready, keep): (Vec<_>, Vec<_>) =
             held.into_iter().partition(|(k, _, _)| !self.blocks_key(*k));
         self.held = keep.into();
+        for (k, _, _) in &ready {
+            if let Some(n) = self.held_keys.get_mut(k) {
+                *n -= 1;
+                if *n == 0 {
+                    self.held_keys.remove(k);
+                }
+            }
+        }
         ready.into_iter().map(|(_, t, i)| (t, i)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::oneshot;
+
+    /// A send that finishes (refused, which is all `Sends` needs) when the returned sender fires.
+    fn send(sends: &mut Sends, lane: Lane) -> oneshot::Sender<()> {
+        let (tx, rx) = oneshot::channel();
+        let work = async move {
+            let _ = rx.await;
+            Err(ApiError::NotFound("test".into()))
+        };
+        sends.push(lane, "c".into(), work.boxed());
+        tx
+    }
+
+    /// Held items are told apart by their topic.
+    fn item(sends: &mut Sends, key: Option<ConversationId>, n: u128) -> bool {
+        let topic = Topic::Conversation(ConversationId(uuid::Uuid::from_u128(n)));
+        let held = sends.must_hold(key);
+        if held {
+            sends.hold(key, topic, BusItem::Lagged);
+        }
+        held
+    }
+
+    fn released(sends: &mut Sends) -> Vec<u128> {
+        sends
+            .releasable()
+            .into_iter()
+            .map(|(t, _)| match t {
+                Topic::Conversation(c) => c.0.as_u128(),
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_agents_events_wait_for_the_ack_of_their_conversations_send_only() {
+        let (a, b) = (ConversationId::new(), ConversationId::new());
+        let mut sends = Sends::default();
+        let done_a = send(&mut sends, Lane::Conversation(a));
+        assert!(item(&mut sends, Some(a), 1));
+        assert!(
+            !item(&mut sends, Some(b), 2),
+            "another conversation's event is not held"
+        );
+        assert!(
+            !item(&mut sends, None, 3),
+            "an inbox line is not held for an agent"
+        );
+        assert!(item(&mut sends, Some(a), 4));
+        assert!(
+            released(&mut sends).is_empty(),
+            "nothing goes before the ack"
+        );
+
+        done_a.send(()).unwrap();
+        sends.next_done().await;
+        assert_eq!(released(&mut sends), vec![1, 4]);
+        assert!(!sends.must_hold(Some(a)));
+        assert!(released(&mut sends).is_empty());
+    }
+
+    #[tokio::test]
+    async fn events_stay_behind_the_next_send_of_their_conversation() {
+        let a = ConversationId::new();
+        let mut sends = Sends::default();
+        let first = send(&mut sends, Lane::Conversation(a));
+        let second = send(&mut sends, Lane::Conversation(a));
+        assert!(item(&mut sends, Some(a), 1));
+        first.send(()).unwrap();
+        sends.next_done().await;
+        // The second send started as the first finished: its ack still comes first.
+        assert!(released(&mut sends).is_empty());
+        assert!(
+            item(&mut sends, Some(a), 2),
+            "a later event queues behind the held one"
+        );
+        second.send(()).unwrap();
+        sends.next_done().await;
+        assert_eq!(released(&mut sends), vec![1, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_visitor_gets_nothing_before_its_ack_then_everything_in_order() {
+        let a = ConversationId::new();
+        let mut sends = Sends::default();
+        let done = send(&mut sends, Lane::Visitor);
+        assert!(item(&mut sends, Some(a), 1));
+        assert!(item(&mut sends, None, 2));
+        assert!(item(&mut sends, Some(a), 3));
+        assert!(released(&mut sends).is_empty());
+        done.send(()).unwrap();
+        sends.next_done().await;
+        assert_eq!(released(&mut sends), vec![1, 2, 3]);
+        assert!(!sends.must_hold(None));
+        assert!(!sends.must_hold(Some(a)));
     }
 }
