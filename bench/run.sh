@@ -6,13 +6,17 @@
 #                           sockets and chat rates on SQLite, then the baseline relay
 #   bench/run.sh --smoke    small and quick; exits non-zero on any error, loss or duplicate: the
 #                           standard scenario (~15 s), the routing smoke run on SQLite (and on
-#                           PostgreSQL), and, when PostgreSQL is configured (PARLEY_TEST_POSTGRES_URL
-#                           set, or CI=true), a short node-kill run on 3 nodes (≤ 30 s). No timing
+#                           PostgreSQL), 2,000 messages through the store (`append`), and,
+#                           when PostgreSQL is configured (PARLEY_TEST_POSTGRES_URL set, or
+#                           CI=true), a short node-kill run on 3 nodes (≤ 30 s). No timing
 #                           assertions
 #   bench/run.sh routing    the routing benchmark (no server: it drives the service in-process
 #                           over SQLite, then PostgreSQL at PARLEY_BENCH_POSTGRES_URL, default
 #                           postgres://postgres@127.0.0.1:5432/test); ~15-25 minutes. Arguments
 #                           after `routing` go to `parley-bench routing` (see its --help)
+#   bench/run.sh append     the SQLite store's message path in-process (no server): messages/s
+#                           and the group commit's CPU per message at 4, 32 and 400 concurrent
+#                           senders; ~1 minute. Arguments go to `parley-bench append`
 #   bench/run.sh fanout     one SQLite server, VISITORS (10,000) idle visitor sockets of one
 #                           workspace; its only agent comes online and goes offline CYCLES (20)
 #                           times; time until every visitor has the `presence` frame; then the
@@ -48,7 +52,7 @@ cd "$(dirname "$0")/.."
 MODE=standard
 case "${1:-}" in
   --smoke) MODE=smoke; shift ;;
-  routing | fanout | startup | cluster | all) MODE=$1; shift ;;
+  routing | append | fanout | startup | cluster | all) MODE=$1; shift ;;
 esac
 
 # Cargo resolves a relative CARGO_TARGET_DIR against the directory it runs in: the caller's.
@@ -75,15 +79,15 @@ machine_busy() {
   fi
 }
 
-# The routing benchmark needs no server: parley-bench runs the service in-process.
-if [[ $MODE == routing ]]; then
+# The routing and append benchmarks need no server: parley-bench runs the code in-process.
+if [[ $MODE == routing || $MODE == append ]]; then
   cargo build "${FLAGS[@]}" -p parley-bench
-  machine_busy "$OUT_DIR/routing-load-$STAMP.txt"
+  machine_busy "$OUT_DIR/$MODE-load-$STAMP.txt"
   STATUS=0
-  "$BIN/parley-bench" routing --out "$OUT_DIR/routing-$STAMP.json" "$@" \
-    | tee "$OUT_DIR/routing-$STAMP.txt" || STATUS=$?
-  cat "$OUT_DIR/routing-load-$STAMP.txt" >>"$OUT_DIR/routing-$STAMP.txt"
-  echo "results: $OUT_DIR/routing-$STAMP.txt and .json"
+  "$BIN/parley-bench" "$MODE" --out "$OUT_DIR/$MODE-$STAMP.json" "$@" \
+    | tee "$OUT_DIR/$MODE-$STAMP.txt" || STATUS=$?
+  cat "$OUT_DIR/$MODE-load-$STAMP.txt" >>"$OUT_DIR/$MODE-$STAMP.txt"
+  echo "results: $OUT_DIR/$MODE-$STAMP.txt and .json"
   exit "$STATUS"
 fi
 
@@ -378,6 +382,15 @@ case $MODE in
       STATUS=1
     fi
     echo "routing smoke on $BACKENDS: $( (( RSTATUS == 0 )) && echo ok || echo FAILED ); output in $OUT_DIR/routing-smoke-$STAMP.txt"
+    # The store's message path in-process: every message stored once, none refused.
+    ASTATUS=0
+    "$BIN/parley-bench" append --senders 4,64 --messages 2000 \
+      >"$OUT_DIR/append-smoke-$STAMP.txt" 2>&1 || ASTATUS=$?
+    if (( ASTATUS != 0 )); then
+      cat "$OUT_DIR/append-smoke-$STAMP.txt"
+      STATUS=1
+    fi
+    echo "append smoke: $( (( ASTATUS == 0 )) && echo ok || echo FAILED ); output in $OUT_DIR/append-smoke-$STAMP.txt"
     # Node kill on 3 nodes, only where PostgreSQL is configured; loss, duplicates and errors fail.
     if [[ -n $PG_SMOKE ]]; then
       if ! command -v redis-server >/dev/null 2>&1; then

@@ -3,10 +3,12 @@
 //!
 //! `parley-bench run …` measures a running server; `parley-bench relay` is the baseline relay
 //! (started by `run` itself); `bench/run.sh` does everything end to end. `parley-bench routing`
-//! is a separate, in-process benchmark of routing decisions over SQLite and PostgreSQL.
+//! is a separate, in-process benchmark of routing decisions over SQLite and PostgreSQL;
+//! `parley-bench append` one of the SQLite store's message path.
 //! `fanout`, `startup` and `cluster` measure one event to every visitor of a workspace, an idle
 //! server's start-up and memory, and a node kill in a cluster (see docs/benchmarks.md).
 
+mod append;
 mod baseline;
 mod clients;
 mod cluster;
@@ -57,6 +59,9 @@ enum Command {
     /// Routing decisions per second and fairness: a simulated contact centre driven through the
     /// real service over SQLite and PostgreSQL, with the pure policy function as the baseline.
     Routing(routing::RoutingArgs),
+    /// The SQLite store's message path alone, in-process: messages stored per second and the
+    /// group commit's CPU per message, for comparing builds.
+    Append(append::AppendArgs),
     /// One event to every visitor socket of a workspace: the only agent comes online and goes
     /// offline, and every visitor gets a `presence` frame (then the same against the relay).
     Fanout(fanout::FanoutArgs),
@@ -184,6 +189,10 @@ async fn main() -> Result<()> {
         }
         Command::Routing(args) => {
             let ok = routing::main(args).await?;
+            std::process::exit(if ok { 0 } else { 1 })
+        }
+        Command::Append(args) => {
+            let ok = append::main(args).await?;
             std::process::exit(if ok { 0 } else { 1 })
         }
         Command::Fanout(args) => {

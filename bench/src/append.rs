@@ -1,0 +1,239 @@
+//! `parley-bench append`: the SQLite store's message path alone, in-process — no sockets, no
+//! service, no generator sharing the cores through the kernel's network stack. Visitors'
+//! messages go straight to `Store::append_message` over a store in a temporary directory, from
+//! a fixed number of concurrent senders spread over many conversations, as fast as the store
+//! takes them (closed loop). It reports messages stored per second and the CPU the store's
+//! threads spent per message, the writer's above all: the numbers that changes to the group
+//! commit move, measured without the noise of the whole chat scenario. The store is compiled
+//! in, so builds are compared by keeping each build's `parley-bench` and running them back to
+//! back, in both orders.
+
+use crate::stats::{thread_cpu_pct, Proc};
+use anyhow::{Context, Result};
+use parley_core::ports::{MessageEffects, Store, Target};
+use parley_domain::*;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct AppendArgs {
+    /// Conversations the messages are spread over (one visitor each).
+    #[arg(long, default_value_t = 200)]
+    conversations: usize,
+    /// Concurrent senders, one run each: few make small batches (the commit's fixed cost
+    /// shows), many make full ones (the cost per message shows).
+    #[arg(long, value_delimiter = ',', default_value = "4,32,400")]
+    senders: Vec<usize>,
+    /// Messages per run.
+    #[arg(long, default_value_t = 40_000)]
+    messages: usize,
+    /// Write the results as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct RunReport {
+    senders: usize,
+    messages: usize,
+    seconds: f64,
+    messages_per_s: f64,
+    /// CPU of the whole process (senders included) per message.
+    process_us_per_message: f64,
+    /// CPU of the group commit's thread per message.
+    writer_us_per_message: f64,
+    /// Busiest threads, % of one core.
+    threads: Vec<(String, f64)>,
+}
+
+pub async fn main(args: AppendArgs) -> Result<bool> {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("parley.db").display());
+    let store: Arc<dyn Store> = Arc::new(
+        parley_store_sqlite::SqliteStore::connect(&url)
+            .await
+            .context("opening the store")?,
+    );
+    let (ws, targets) = setup(&store, args.conversations).await?;
+    let mut reports = Vec::new();
+    let mut next_client_id = 0usize;
+    for &senders in &args.senders {
+        let r = run(
+            &store,
+            ws,
+            &targets,
+            senders,
+            args.messages,
+            &mut next_client_id,
+        )
+        .await?;
+        println!(
+            "[append] {:>4} senders: {:>7.0} messages/s, writer {:>5.1} µs/message, process {:>5.1} µs/message ({})",
+            r.senders,
+            r.messages_per_s,
+            r.writer_us_per_message,
+            r.process_us_per_message,
+            r.threads
+                .iter()
+                .take(4)
+                .map(|(t, p)| format!("{t} {p:.0} %"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        reports.push(r);
+    }
+    if let Some(out) = args.out {
+        std::fs::write(out, serde_json::to_string_pretty(&reports)?)?;
+    }
+    Ok(true)
+}
+
+/// A workspace with one channel and a conversation per visitor, each started by a message.
+async fn setup(store: &Arc<dyn Store>, n: usize) -> Result<(WorkspaceId, Vec<(Sender, Target)>)> {
+    let now = now_millis();
+    let ws = Workspace {
+        id: WorkspaceId::new(),
+        name: "bench".into(),
+        created_at: now,
+    };
+    store.create_workspace(&ws).await?;
+    let channel = Channel {
+        id: ChannelId::new(),
+        workspace_id: ws.id,
+        kind: "website",
+        name: "site".into(),
+        widget_key: format!("wk_{}", ChannelId::new().0.simple()),
+        color: "#123456".into(),
+        welcome_text: String::new(),
+        greeting_text: String::new(),
+        greeting_delay_secs: 0,
+        allowed_origins: OriginList::parse(&["https://bench.test"])
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+        group_id: None,
+        entry_points: vec![],
+        bot: None,
+        created_at: now,
+    };
+    store.create_channel(&channel).await?;
+    let mut targets = Vec::with_capacity(n);
+    for i in 0..n {
+        let id = VisitorId::new();
+        let v = Visitor {
+            id,
+            workspace_id: ws.id,
+            channel_id: channel.id,
+            name: None,
+            email: None,
+            phone: None,
+            tags: vec![],
+            display_name: Visitor::default_display_name(id),
+            current_url: None,
+            current_title: None,
+            referrer: None,
+            user_agent: None,
+            browser: None,
+            os: None,
+            language: None,
+            ip: None,
+            first_seen_at: now,
+            last_seen_at: now,
+        };
+        store
+            .create_visitor(&v, &format!("bench-token-{i}"))
+            .await?;
+        let sender = Sender {
+            kind: SenderKind::Visitor,
+            id: Some(id.0),
+            name: None,
+            avatar_url: None,
+        };
+        let first = store
+            .append_message(
+                ws.id,
+                Target::VisitorCurrent {
+                    channel_id: channel.id,
+                    visitor_id: id,
+                    group_id: None,
+                },
+                &message(&sender, &format!("start-{i}")),
+                &MessageEffects::default(),
+                now_millis(),
+            )
+            .await?;
+        let target = Target::VisitorConversation {
+            id: first.conversation.id,
+            visitor_id: id,
+        };
+        targets.push((sender, target));
+    }
+    Ok((ws.id, targets))
+}
+
+fn message(sender: &Sender, client_id: &str) -> NewEvent {
+    NewEvent::message(
+        sender.clone(),
+        ClientId::parse(client_id).expect("a valid client id"),
+        // About the size of a chat line (the chat scenario sends 100 bytes).
+        MessageBody::parse(&format!("{client_id}: {}", "x".repeat(90))).expect("a valid body"),
+        vec![],
+    )
+}
+
+async fn run(
+    store: &Arc<dyn Store>,
+    ws: WorkspaceId,
+    targets: &[(Sender, Target)],
+    senders: usize,
+    messages: usize,
+    next_client_id: &mut usize,
+) -> Result<RunReport> {
+    let first_id = *next_client_id;
+    *next_client_id += messages;
+    let next = Arc::new(AtomicUsize::new(0));
+    let targets: Arc<Vec<(Sender, Target)>> = Arc::new(targets.to_vec());
+    let me = Proc::me();
+    let (cpu0, threads0, t0) = (me.cpu_seconds(), me.thread_cpu(), Instant::now());
+    let mut tasks = Vec::new();
+    for _ in 0..senders {
+        let (store, next, targets) = (store.clone(), next.clone(), targets.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= messages {
+                    return Ok::<_, anyhow::Error>(());
+                }
+                // Round robin over the conversations: with fewer senders than conversations,
+                // a conversation seldom has two messages in flight, as in a chat.
+                let (sender, target) = &targets[i % targets.len()];
+                let msg = message(sender, &format!("m{}", first_id + i));
+                let appended = store
+                    .append_message(ws, *target, &msg, &MessageEffects::default(), now_millis())
+                    .await?;
+                anyhow::ensure!(!appended.duplicate, "message {i} came back as a duplicate");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    let threads = thread_cpu_pct(&threads0, &me.thread_cpu(), seconds);
+    let writer_pct: f64 = threads
+        .iter()
+        .filter(|(t, _)| t.starts_with("parley-writer/"))
+        .map(|(_, p)| p)
+        .sum();
+    let per_message = |cpu_s: f64| cpu_s / messages as f64 * 1e6;
+    Ok(RunReport {
+        senders,
+        messages,
+        seconds,
+        messages_per_s: messages as f64 / seconds,
+        process_us_per_message: per_message(me.cpu_seconds() - cpu0),
+        writer_us_per_message: per_message(writer_pct / 100.0 * seconds),
+        threads,
+    })
+}
