@@ -1,5 +1,5 @@
-//! `append_message`'s work as plain synchronous SQLite calls, run by the group commit on the
-//! writer connection's handle (see `group_commit` and `sync_sql`).
+//! `append_message`'s work as plain synchronous SQLite calls, run by the group commit on its
+//! own connection (see `group_commit`), with the row decoders of `sync_sql`.
 
 use crate::other;
 use crate::sync_sql::one;

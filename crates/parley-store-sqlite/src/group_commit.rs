@@ -7,40 +7,81 @@
 //! There is no waiting for company: a lone message commits at once (batch of one); batches
 //! grow only when messages arrive faster than commits complete, which is when they help.
 //!
-//! The batch runs as plain synchronous SQLite calls on the writer connection's handle, lent out
-//! of sqlx for the batch (`sync_sql`). It blocks its thread while it runs, fsync included, so
-//! the loop has a thread and a small runtime of its own.
+//! The batch runs as plain synchronous SQLite calls on a connection of the thread's own, kept
+//! for the store's life so that its statements are prepared once: prepared afresh for every
+//! batch they were a quarter of the writer's time when batches are small (docs/benchmarks.md).
+//! For the batch it holds sqlx's only writer connection, which keeps every other write out
+//! meanwhile as before, without a hand-off to that connection's thread. It blocks its thread
+//! while it runs, fsync included, so the loop has a thread and a small runtime of its own.
 
 use crate::other;
-use crate::sync_sql::on_pooled;
 use parley_core::StoreResult;
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 use sqlx::SqlitePool;
+use std::path::Path;
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// Largest batch: bounds the latency of the first message and the size of one transaction.
 const MAX_BATCH: usize = 256;
 
+/// Distinct statements a batch may run (rusqlite keeps 16 by default).
+const STATEMENTS: usize = 32;
+
 /// Called after the batch's commit with its outcome; sends the job's own result.
 type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
 type Work = Box<dyn FnOnce(&Connection) -> Deliver + Send>;
 
-#[derive(Clone)]
+enum Msg {
+    Write(Work),
+    /// Commit what came before, close the connection and end the thread.
+    Stop,
+}
+
 pub(crate) struct GroupCommit {
-    jobs: mpsc::UnboundedSender<Work>,
+    jobs: mpsc::UnboundedSender<Msg>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl GroupCommit {
-    /// Starts the writer thread; it ends when the last `GroupCommit` is dropped.
-    pub(crate) fn start(writer: SqlitePool) -> std::io::Result<Self> {
+    /// Opens the thread's connection to the database file at `path` (which the `writer` pool
+    /// has created and migrated) and starts the thread.
+    pub(crate) fn start(writer: SqlitePool, path: &Path) -> anyhow::Result<Self> {
+        let db = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // As the sqlx writer's (see `SqliteStore::connect`); WAL mode is the database's own.
+        db.execute_batch(&format!(
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {};",
+            crate::checkpointer::WRITER_AUTOCHECKPOINT_PAGES
+        ))?;
+        db.busy_timeout(Duration::from_secs(10))?;
+        db.set_prepared_statement_cache_capacity(STATEMENTS);
         let (jobs, rx) = mpsc::unbounded_channel();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("parley-writer".into())
-            .spawn(move || rt.block_on(run(writer, rx)))?;
-        Ok(GroupCommit { jobs })
+            .spawn(move || rt.block_on(run(db, writer, rx)))?;
+        Ok(GroupCommit {
+            jobs,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Commits what is queued, closes the connection and waits for the thread to end; later
+    /// writes fail.
+    pub(crate) async fn stop(&self) {
+        let _ = self.jobs.send(Msg::Stop);
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(t) = thread {
+            // Joins a thread that may be in the middle of a commit: not on the runtime.
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
     }
 
     /// Runs `work` inside a savepoint of the next batch and returns its result once that batch
@@ -62,7 +103,7 @@ impl GroupCommit {
             }) as Deliver
         });
         self.jobs
-            .send(job)
+            .send(Msg::Write(job))
             .map_err(|_| other(anyhow::anyhow!("the database writer has stopped")))?;
         rx.await
             .map_err(|_| other(anyhow::anyhow!("the database writer is unavailable")))?
@@ -90,24 +131,39 @@ fn run_cached(db: &Connection, sql: &str) -> StoreResult<()> {
         .map_err(other)
 }
 
-async fn run(writer: SqlitePool, mut rx: mpsc::UnboundedReceiver<Work>) {
+async fn run(db: Connection, writer: SqlitePool, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    let mut msgs = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        // Jobs dropped unrun (no connection, no BEGIN) report "unavailable" to their callers.
-        let done = match on_pooled(&writer, |db| commit(db, &mut batch)).await {
-            Ok(Some(done)) => done,
-            Ok(None) => continue,
+    let mut stopping = false;
+    while !stopping && rx.recv_many(&mut msgs, MAX_BATCH).await > 0 {
+        for m in msgs.drain(..) {
+            match m {
+                Msg::Write(w) => batch.push(w),
+                Msg::Stop => stopping = true,
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        // sqlx's writer connection, held so that no other write runs meanwhile (jobs dropped
+        // unrun report "unavailable" to their callers).
+        let _writes_held = match writer.acquire().await {
+            Ok(c) => c,
             Err(e) => {
-                tracing::error!(error = %e, "using the writer connection");
+                tracing::error!(error = %e, "holding the writer connection");
                 batch.clear();
                 continue;
             }
         };
-        let (delivers, committed) = done;
+        let Some((delivers, committed)) = commit(&db, &mut batch) else {
+            continue;
+        };
         for d in delivers {
             d(committed.clone());
         }
     }
+    // Closing here, before `stop` returns: see `SqliteStore::close`.
+    drop(db);
 }
 
 /// Runs the batch in one transaction; `None` if it could not start (the batch is dropped).

@@ -38,7 +38,7 @@ pub struct SqliteStore {
     commits: group_commit::GroupCommit,
     /// The inbox feed's reads, on a reader connection (see `inbox_reads`).
     inbox_reads: inbox_reads::InboxReads,
-    /// Checkpoints the WAL off the writer's path (see `checkpointer`); `None` in memory.
+    /// Checkpoints the WAL off the writer's path (see `checkpointer`); `None` once closed.
     checkpointer: std::sync::Mutex<Option<checkpointer::Checkpointer>>,
 }
 
@@ -68,6 +68,9 @@ impl SqliteStore {
         );
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            // A ping is a round trip to the connection's thread, and the group commit takes
+            // this connection for every batch.
+            .test_before_acquire(false)
             .connect_with(writer_opts)
             .await
             .with_context(|| format!("opening {url}"))?;
@@ -76,21 +79,21 @@ impl SqliteStore {
             .await
             .context("migrating SQLite")?;
         let file = opts.get_filename().to_owned();
-        let in_memory = file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:");
-        let checkpointer = match in_memory {
-            true => None,
-            false => {
-                Some(checkpointer::Checkpointer::start(file).context("starting the checkpointer")?)
-            }
-        };
+        if file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:") {
+            // The readers and the group commit open the file again.
+            anyhow::bail!("SQLite needs a database file, not an in-memory database");
+        }
+        let commits = group_commit::GroupCommit::start(writer.clone(), &file)
+            .context("starting the database writer")?;
+        let checkpointer =
+            checkpointer::Checkpointer::start(file).context("starting the checkpointer")?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts.read_only(true))
             .await?;
         Ok(SqliteStore {
-            checkpointer: std::sync::Mutex::new(checkpointer),
-            commits: group_commit::GroupCommit::start(writer.clone())
-                .context("starting the database writer")?,
+            checkpointer: std::sync::Mutex::new(Some(checkpointer)),
+            commits,
             inbox_reads: inbox_reads::InboxReads::start(reader.clone())
                 .context("starting the inbox reader")?,
             writer,
@@ -104,6 +107,8 @@ impl SqliteStore {
 
     pub async fn close(&self) {
         let checkpointer = self.checkpointer.lock().ok().and_then(|mut c| c.take());
+        // Their connections must be closed before this returns (see `Checkpointer`).
+        self.commits.stop().await;
         if let Some(c) = checkpointer {
             // Joins a thread that may be in the middle of a checkpoint: not on the runtime.
             let _ = tokio::task::spawn_blocking(move || c.stop()).await;

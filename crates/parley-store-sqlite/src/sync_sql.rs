@@ -1,8 +1,9 @@
 //! Plain synchronous SQLite calls on a connection that sqlx owns. Through sqlx every statement
 //! is a hand-off to the connection's own thread and back; under load those hand-offs waited
 //! far longer for a core than SQLite took to run the statement (docs/benchmarks.md). The hot
-//! paths (the group commit, the inbox feed's reads) lend the handle out of sqlx for a whole
-//! batch and run it here, on a thread of their own.
+//! paths run plain rusqlite calls on a thread of their own instead: the group commit on a
+//! connection of its own, the inbox feed's reads on a reader connection whose handle sqlx
+//! lends for a batch (`on_pooled`).
 //!
 //! Same SQL, same column encodings (UUIDs as 16-byte blobs, times as integers) and the same
 //! row decoders (`parley-store-rows`) as the sqlx code in `lib.rs`, which the conformance suite
