@@ -77,7 +77,7 @@ pub(crate) fn append(
         conv.bot_active = true;
         conv.bot_misses = 0;
     }
-    save_conversation_state(db, &conv)?;
+    save_conversation_state(db, &conv, &events)?;
     Ok(Appended {
         events,
         message,
@@ -203,11 +203,12 @@ fn insert_event(
             .and_then(|mut s| s.execute(params![ms, conv.assignee_id.map(|u| u.0)]))
             .map_err(other)?;
     }
-    // The conversation's last-message preview: the `events_last_message` trigger (0020).
+    // The conversation's last-message preview: `save_conversation_state`.
     Ok(event)
 }
 
-fn save_conversation_state(db: &Connection, c: &Conversation) -> StoreResult<()> {
+fn save_conversation_state(db: &Connection, c: &Conversation, new: &[Event]) -> StoreResult<()> {
+    let p = crate::sql::preview(new);
     db.prepare_cached(crate::sql::SAVE_CONVERSATION_STATE)
         .and_then(|mut s| {
             s.execute(params![
@@ -220,6 +221,10 @@ fn save_conversation_state(db: &Connection, c: &Conversation) -> StoreResult<()>
                 c.id.0,
                 c.bot_active as i64,
                 c.bot_misses as i64,
+                p.body,
+                p.attachments,
+                p.sender,
+                p.at,
             ])
         })
         .map_err(other)?;

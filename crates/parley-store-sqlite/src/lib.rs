@@ -242,14 +242,16 @@ async fn insert_event(
             .await
             .map_err(other)?;
     }
-    // The conversation's last-message preview: the `events_last_message` trigger (0020).
+    // The conversation's last-message preview: `save_conversation_state`.
     Ok(event)
 }
 
 async fn save_conversation_state(
     tx: &mut Transaction<'_, Sqlite>,
     c: &Conversation,
+    new: &[Event],
 ) -> StoreResult<()> {
+    let p = sql::preview(new);
     sqlx::query(sql::SAVE_CONVERSATION_STATE)
         .bind(c.status.as_str())
         .bind(c.assignee_id.map(|u| u.0))
@@ -260,6 +262,10 @@ async fn save_conversation_state(
         .bind(c.id.0)
         .bind(c.bot_active as i64)
         .bind(c.bot_misses as i64)
+        .bind(p.body)
+        .bind(p.attachments)
+        .bind(p.sender)
+        .bind(p.at)
         .execute(&mut **tx)
         .await
         .map_err(other)?;
@@ -930,7 +936,7 @@ impl Store for SqliteStore {
             return Ok(None);
         }
         let e = insert_event(&mut tx, &mut conv, change, now).await?;
-        save_conversation_state(&mut tx, &conv).await?;
+        save_conversation_state(&mut tx, &conv, std::slice::from_ref(&e)).await?;
         tx.commit().await.map_err(other)?;
         Ok(Some((e, conv)))
     }

@@ -2,6 +2,7 @@
 //! synchronous one (`append_sync`). One text each, so the two cannot drift apart. Parameters
 //! are numbered (`?N`), which SQLite binds by number under both drivers.
 
+use parley_domain::{Event, EventKind};
 use parley_store_rows::{CONVERSATION_COLS, EVENT_COLS};
 use std::sync::LazyLock;
 
@@ -22,6 +23,42 @@ pub(crate) const RESPONSE_MS: &str =
     "UPDATE users SET response_ms = CASE WHEN response_ms IS NULL \
      THEN ?1 ELSE (response_ms * 4 + ?1) / 5 END WHERE id = ?2";
 
+/// The conversation's state after new events and, when they include a message (`?12`, its
+/// sender kind, is not NULL), its last-message preview: the body's first 200 characters, or the
+/// first attachment's name for a message without text. One UPDATE of the row per message (a
+/// trigger on `events` wrote the preview separately until migration 0021).
 pub(crate) const SAVE_CONVERSATION_STATE: &str =
     "UPDATE conversations SET status = ?1, assignee_id = ?2, last_seq = ?3, updated_at = ?4, \
-     queued_at = ?5, awaiting_reply_since = ?6, bot_active = ?8, bot_misses = ?9 WHERE id = ?7";
+     queued_at = ?5, awaiting_reply_since = ?6, bot_active = ?8, bot_misses = ?9, \
+     last_message_body = CASE WHEN ?12 IS NULL THEN last_message_body \
+         WHEN COALESCE(?10, '') = '' AND json_array_length(?11) > 0 \
+             THEN '[' || json_extract(?11, '$[0].filename') || ']' \
+         ELSE substr(COALESCE(?10, ''), 1, 200) END, \
+     last_message_sender = COALESCE(?12, last_message_sender), \
+     last_message_at = COALESCE(?13, last_message_at) \
+     WHERE id = ?7";
+
+/// Parameters `?10`–`?13` of `SAVE_CONVERSATION_STATE`: the last message among `events`.
+pub(crate) struct Preview<'a> {
+    pub body: Option<&'a str>,
+    pub attachments: Option<String>,
+    pub sender: Option<&'static str>,
+    pub at: Option<i64>,
+}
+
+pub(crate) fn preview(events: &[Event]) -> Preview<'_> {
+    match events.iter().rev().find(|e| e.kind == EventKind::Message) {
+        Some(m) => Preview {
+            body: m.body.as_deref(),
+            attachments: serde_json::to_string(&m.attachments).ok(),
+            sender: Some(m.sender.kind.as_str()),
+            at: Some(m.created_at),
+        },
+        None => Preview {
+            body: None,
+            attachments: None,
+            sender: None,
+            at: None,
+        },
+    }
+}
