@@ -14,9 +14,10 @@
 #                           over SQLite, then PostgreSQL at PARLEY_BENCH_POSTGRES_URL, default
 #                           postgres://postgres@127.0.0.1:5432/test); ~15-25 minutes. Arguments
 #                           after `routing` go to `parley-bench routing` (see its --help)
-#   bench/run.sh append     the SQLite store's message path in-process (no server): messages/s
-#                           and the group commit's CPU per message at 4, 32 and 400 concurrent
-#                           senders; ~1 minute. Arguments go to `parley-bench append`
+#   bench/run.sh append     the store's message path in-process (no server): messages/s and
+#                           CPU per message (SQLite's group commit thread, or the PostgreSQL
+#                           server with `--backends sqlite,postgres`) at 4, 32 and 400
+#                           concurrent senders; ~1 minute. Arguments go to `parley-bench append`
 #   bench/run.sh fanout     one SQLite server, VISITORS (10,000) idle visitor sockets of one
 #                           workspace; its only agent comes online and goes offline CYCLES (20)
 #                           times; time until every visitor has the `presence` frame; then the
@@ -384,13 +385,15 @@ case $MODE in
     echo "routing smoke on $BACKENDS: $( (( RSTATUS == 0 )) && echo ok || echo FAILED ); output in $OUT_DIR/routing-smoke-$STAMP.txt"
     # The store's message path in-process: every message stored once, none refused.
     ASTATUS=0
-    "$BIN/parley-bench" append --senders 4,64 --messages 2000 \
+    APPEND=(append --senders 4,64 --messages 2000 --backends "$BACKENDS")
+    [[ -n $PG_SMOKE ]] && APPEND+=(--postgres-url "$PG_SMOKE")
+    "$BIN/parley-bench" "${APPEND[@]}" \
       >"$OUT_DIR/append-smoke-$STAMP.txt" 2>&1 || ASTATUS=$?
     if (( ASTATUS != 0 )); then
       cat "$OUT_DIR/append-smoke-$STAMP.txt"
       STATUS=1
     fi
-    echo "append smoke: $( (( ASTATUS == 0 )) && echo ok || echo FAILED ); output in $OUT_DIR/append-smoke-$STAMP.txt"
+    echo "append smoke on $BACKENDS: $( (( ASTATUS == 0 )) && echo ok || echo FAILED ); output in $OUT_DIR/append-smoke-$STAMP.txt"
     # Node kill on 3 nodes, only where PostgreSQL is configured; loss, duplicates and errors fail.
     if [[ -n $PG_SMOKE ]]; then
       if ! command -v redis-server >/dev/null 2>&1; then

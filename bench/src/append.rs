@@ -1,6 +1,7 @@
-//! `parley-bench append`: the SQLite store's message path alone, in-process — no sockets, no
+//! `parley-bench append`: the store's message path alone, in-process — no sockets, no
 //! service, no generator sharing the cores through the kernel's network stack. Visitors'
-//! messages go straight to `Store::append_message` over a store in a temporary directory, from
+//! messages go straight to `Store::append_message` over a SQLite store in a temporary
+//! directory (and, with `--backends sqlite,postgres`, a fresh PostgreSQL database), from
 //! a fixed number of concurrent senders spread over many conversations, as fast as the store
 //! takes them (closed loop). It reports messages stored per second and the CPU the store's
 //! threads spent per message, the writer's above all: the numbers that changes to the group
@@ -30,6 +31,16 @@ pub struct AppendArgs {
     /// Messages per run.
     #[arg(long, default_value_t = 40_000)]
     messages: usize,
+    /// Stores to run, in order: sqlite, postgres.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite")]
+    backends: Vec<String>,
+    /// Admin connection to the PostgreSQL server; a fresh database is created there and dropped.
+    #[arg(
+        long,
+        env = "PARLEY_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    postgres_url: String,
     /// Write the results as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -37,31 +48,63 @@ pub struct AppendArgs {
 
 #[derive(Serialize)]
 struct RunReport {
+    backend: String,
     senders: usize,
     messages: usize,
     seconds: f64,
     messages_per_s: f64,
     /// CPU of the whole process (senders included) per message.
     process_us_per_message: f64,
-    /// CPU of the group commit's thread per message.
+    /// CPU of the group commit's thread per message (SQLite).
     writer_us_per_message: f64,
+    /// CPU of the local PostgreSQL server's processes per message (PostgreSQL).
+    database_us_per_message: f64,
     /// Busiest threads, % of one core.
     threads: Vec<(String, f64)>,
 }
 
 pub async fn main(args: AppendArgs) -> Result<bool> {
-    let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("parley.db").display());
-    let store: Arc<dyn Store> = Arc::new(
-        parley_store_sqlite::SqliteStore::connect(&url)
-            .await
-            .context("opening the store")?,
-    );
+    let mut reports = Vec::new();
+    for backend in &args.backends {
+        match backend.as_str() {
+            "sqlite" => {
+                let dir = tempfile::tempdir()?;
+                let url = format!("sqlite://{}", dir.path().join("parley.db").display());
+                let store = parley_store_sqlite::SqliteStore::connect(&url)
+                    .await
+                    .context("opening the SQLite store")?;
+                let store = Arc::new(store);
+                reports.extend(runs(&args, "sqlite", store.clone()).await?);
+                store.close().await;
+            }
+            "postgres" => {
+                let db = crate::routing::pg::Database::create(&args.postgres_url).await?;
+                let result = async {
+                    let store = parley_store_postgres::PostgresStore::connect(&db.url).await?;
+                    let store = Arc::new(store);
+                    let r = runs(&args, "postgres", store.clone()).await;
+                    store.close().await;
+                    r
+                }
+                .await;
+                db.drop_db().await;
+                reports.extend(result?);
+            }
+            other => anyhow::bail!("unknown backend {other}: sqlite or postgres"),
+        }
+    }
+    if let Some(out) = args.out {
+        std::fs::write(out, serde_json::to_string_pretty(&reports)?)?;
+    }
+    Ok(true)
+}
+
+async fn runs(args: &AppendArgs, backend: &str, store: Arc<dyn Store>) -> Result<Vec<RunReport>> {
     let (ws, targets) = setup(&store, args.conversations).await?;
     let mut reports = Vec::new();
     let mut next_client_id = 0usize;
     for &senders in &args.senders {
-        let r = run(
+        let mut r = run(
             &store,
             ws,
             &targets,
@@ -70,11 +113,15 @@ pub async fn main(args: AppendArgs) -> Result<bool> {
             &mut next_client_id,
         )
         .await?;
+        r.backend = backend.to_owned();
+        let own = match backend {
+            "postgres" => format!("database {:>5.1}", r.database_us_per_message),
+            _ => format!("writer {:>5.1}", r.writer_us_per_message),
+        };
         println!(
-            "[append] {:>4} senders: {:>7.0} messages/s, writer {:>5.1} µs/message, process {:>5.1} µs/message ({})",
+            "[append {backend}] {:>4} senders: {:>7.0} messages/s, {own} µs/message, process {:>5.1} µs/message ({})",
             r.senders,
             r.messages_per_s,
-            r.writer_us_per_message,
             r.process_us_per_message,
             r.threads
                 .iter()
@@ -85,10 +132,7 @@ pub async fn main(args: AppendArgs) -> Result<bool> {
         );
         reports.push(r);
     }
-    if let Some(out) = args.out {
-        std::fs::write(out, serde_json::to_string_pretty(&reports)?)?;
-    }
-    Ok(true)
+    Ok(reports)
 }
 
 /// A workspace with one channel and a conversation per visitor, each started by a message.
@@ -195,6 +239,7 @@ async fn run(
     let next = Arc::new(AtomicUsize::new(0));
     let targets: Arc<Vec<(Sender, Target)>> = Arc::new(targets.to_vec());
     let me = Proc::me();
+    let db0 = crate::routing::pg::server_cpu_seconds();
     let (cpu0, threads0, t0) = (me.cpu_seconds(), me.thread_cpu(), Instant::now());
     let mut tasks = Vec::new();
     for _ in 0..senders {
@@ -227,13 +272,16 @@ async fn run(
         .map(|(_, p)| p)
         .sum();
     let per_message = |cpu_s: f64| cpu_s / messages as f64 * 1e6;
+    let database_s = crate::routing::pg::server_cpu_seconds() - db0;
     Ok(RunReport {
+        backend: String::new(),
         senders,
         messages,
         seconds,
         messages_per_s: messages as f64 / seconds,
         process_us_per_message: per_message(me.cpu_seconds() - cpu0),
         writer_us_per_message: per_message(writer_pct / 100.0 * seconds),
+        database_us_per_message: per_message(database_s),
         threads,
     })
 }

@@ -12,7 +12,7 @@
 //! are wall-clock ones that preserve that order. Waits are measured in simulated time.
 
 mod memory;
-mod pg;
+pub(crate) mod pg;
 mod service;
 mod sim;
 mod workload;
