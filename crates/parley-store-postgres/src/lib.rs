@@ -154,7 +154,7 @@ impl PostgresStore {
             conv.bot_active = true;
             conv.bot_misses = 0;
         }
-        save_conversation_state(&mut tx, &conv).await?;
+        save_conversation_state(&mut tx, &conv, &events).await?;
         tx.commit().await.map_err(other)?;
         Ok(Appended {
             events,
@@ -307,17 +307,29 @@ async fn insert_event(
             .await
             .map_err(other)?;
     }
-    // The conversation's last-message preview: the `events_last_message` trigger (0020).
+    // The conversation's last-message preview: `save_conversation_state`.
     Ok(event)
 }
 
+/// The conversation's state after `new` events and, when they include a message, its
+/// last-message preview (see `parley_store_rows::preview`). One UPDATE of the row per message:
+/// a trigger on `events` wrote the preview as a second one until migration 0021.
 async fn save_conversation_state(
     tx: &mut Transaction<'_, Postgres>,
     c: &Conversation,
+    new: &[Event],
 ) -> StoreResult<()> {
+    let p = parley_store_rows::preview(new);
     sqlx::query(
         "UPDATE conversations SET status = $1, assignee_id = $2, last_seq = $3, updated_at = $4, \
-         queued_at = $5, awaiting_reply_since = $6, bot_active = $8, bot_misses = $9 WHERE id = $7",
+         queued_at = $5, awaiting_reply_since = $6, bot_active = $8, bot_misses = $9, \
+         last_message_body = CASE WHEN $12::text IS NULL THEN last_message_body \
+             WHEN COALESCE($10::text, '') = '' AND jsonb_array_length($11::jsonb) > 0 \
+                 THEN '[' || ($11::jsonb -> 0 ->> 'filename') || ']' \
+             ELSE left(COALESCE($10::text, ''), 200) END, \
+         last_message_sender = COALESCE($12::text, last_message_sender), \
+         last_message_at = COALESCE($13::bigint, last_message_at) \
+         WHERE id = $7",
     )
     .bind(c.status.as_str())
     .bind(c.assignee_id.map(|u| u.0))
@@ -328,6 +340,10 @@ async fn save_conversation_state(
     .bind(c.id.0)
     .bind(c.bot_active as i64)
     .bind(c.bot_misses as i64)
+    .bind(p.body)
+    .bind(p.attachments)
+    .bind(p.sender)
+    .bind(p.at)
     .execute(&mut **tx)
     .await
     .map_err(other)?;
@@ -1071,7 +1087,7 @@ impl Store for PostgresStore {
             return Ok(None);
         }
         let e = insert_event(&mut tx, &mut conv, change, now).await?;
-        save_conversation_state(&mut tx, &conv).await?;
+        save_conversation_state(&mut tx, &conv, std::slice::from_ref(&e)).await?;
         tx.commit().await.map_err(other)?;
         Ok(Some((e, conv)))
     }

@@ -80,7 +80,7 @@ impl PostgresStore {
             events.push(insert_event(&mut tx, &mut conv, e, now).await?);
         }
         if !events.is_empty() {
-            save_conversation_state(&mut tx, &conv).await?;
+            save_conversation_state(&mut tx, &conv, &events).await?;
         }
         if let (Outcome::Assigned(u), Some(g)) = (p.outcome, &group) {
             sqlx::query("UPDATE group_members SET last_assigned_at = $1 WHERE group_id = $2 AND user_id = $3")

@@ -526,3 +526,32 @@ mod tests {
         assert!(super::UNREAD_BY_READER_SELECT.contains(&limit));
     }
 }
+
+/// What the state UPDATE after new events writes as the conversation's last-message preview:
+/// the last message among `events`, or nothing (every field `None`) when there is none. The
+/// SQL of each backend cuts the body to 200 characters, or names the first attachment of a
+/// message without text.
+pub struct Preview<'a> {
+    pub body: Option<&'a str>,
+    /// The attachments as JSON.
+    pub attachments: Option<String>,
+    pub sender: Option<&'static str>,
+    pub at: Option<i64>,
+}
+
+pub fn preview(events: &[Event]) -> Preview<'_> {
+    match events.iter().rev().find(|e| e.kind == EventKind::Message) {
+        Some(m) => Preview {
+            body: m.body.as_deref(),
+            attachments: serde_json::to_string(&m.attachments).ok(),
+            sender: Some(m.sender.kind.as_str()),
+            at: Some(m.created_at),
+        },
+        None => Preview {
+            body: None,
+            attachments: None,
+            sender: None,
+            at: None,
+        },
+    }
+}

@@ -208,7 +208,7 @@ fn insert_event(
 }
 
 fn save_conversation_state(db: &Connection, c: &Conversation, new: &[Event]) -> StoreResult<()> {
-    let p = crate::sql::preview(new);
+    let p = parley_store_rows::preview(new);
     db.prepare_cached(crate::sql::SAVE_CONVERSATION_STATE)
         .and_then(|mut s| {
             s.execute(params![

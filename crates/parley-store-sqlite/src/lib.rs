@@ -251,7 +251,7 @@ async fn save_conversation_state(
     c: &Conversation,
     new: &[Event],
 ) -> StoreResult<()> {
-    let p = sql::preview(new);
+    let p = parley_store_rows::preview(new);
     sqlx::query(sql::SAVE_CONVERSATION_STATE)
         .bind(c.status.as_str())
         .bind(c.assignee_id.map(|u| u.0))

@@ -2,7 +2,6 @@
 //! synchronous one (`append_sync`). One text each, so the two cannot drift apart. Parameters
 //! are numbered (`?N`), which SQLite binds by number under both drivers.
 
-use parley_domain::{Event, EventKind};
 use parley_store_rows::{CONVERSATION_COLS, EVENT_COLS};
 use std::sync::LazyLock;
 
@@ -37,28 +36,3 @@ pub(crate) const SAVE_CONVERSATION_STATE: &str =
      last_message_sender = COALESCE(?12, last_message_sender), \
      last_message_at = COALESCE(?13, last_message_at) \
      WHERE id = ?7";
-
-/// Parameters `?10`–`?13` of `SAVE_CONVERSATION_STATE`: the last message among `events`.
-pub(crate) struct Preview<'a> {
-    pub body: Option<&'a str>,
-    pub attachments: Option<String>,
-    pub sender: Option<&'static str>,
-    pub at: Option<i64>,
-}
-
-pub(crate) fn preview(events: &[Event]) -> Preview<'_> {
-    match events.iter().rev().find(|e| e.kind == EventKind::Message) {
-        Some(m) => Preview {
-            body: m.body.as_deref(),
-            attachments: serde_json::to_string(&m.attachments).ok(),
-            sender: Some(m.sender.kind.as_str()),
-            at: Some(m.created_at),
-        },
-        None => Preview {
-            body: None,
-            attachments: None,
-            sender: None,
-            at: None,
-        },
-    }
-}
