@@ -34,13 +34,8 @@ pub struct AppendArgs {
     /// Stores to run, in order: sqlite, postgres.
     #[arg(long, value_delimiter = ',', default_value = "sqlite")]
     backends: Vec<String>,
-    /// Admin connection to the PostgreSQL server; a fresh database is created there and dropped.
-    #[arg(
-        long,
-        env = "PARLEY_BENCH_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/test"
-    )]
-    postgres_url: String,
+    #[command(flatten)]
+    postgres: crate::routing::pg::AdminUrl,
     /// Write the results as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -78,7 +73,7 @@ pub async fn main(args: AppendArgs) -> Result<bool> {
                 store.close().await;
             }
             "postgres" => {
-                let db = crate::routing::pg::Database::create(&args.postgres_url).await?;
+                let db = crate::routing::pg::Database::create(&args.postgres.postgres_url).await?;
                 let result = async {
                     let store = parley_store_postgres::PostgresStore::connect(&db.url).await?;
                     let store = Arc::new(store);
@@ -135,101 +130,45 @@ async fn runs(args: &AppendArgs, backend: &str, store: Arc<dyn Store>) -> Result
     Ok(reports)
 }
 
-/// A workspace with one channel and a conversation per visitor, each started by a message.
-async fn setup(store: &Arc<dyn Store>, n: usize) -> Result<(WorkspaceId, Vec<(Sender, Target)>)> {
-    let now = now_millis();
-    let ws = Workspace {
-        id: WorkspaceId::new(),
-        name: "bench".into(),
-        created_at: now,
-    };
-    store.create_workspace(&ws).await?;
-    let channel = Channel {
-        id: ChannelId::new(),
-        workspace_id: ws.id,
-        kind: "website",
-        name: "site".into(),
-        widget_key: format!("wk_{}", ChannelId::new().0.simple()),
-        color: "#123456".into(),
-        welcome_text: String::new(),
-        greeting_text: String::new(),
-        greeting_delay_secs: 0,
-        allowed_origins: OriginList::parse(&["https://bench.test"])
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?,
-        group_id: None,
-        entry_points: vec![],
-        bot: None,
-        created_at: now,
-    };
-    store.create_channel(&channel).await?;
+/// A workspace with one channel and a conversation per visitor, each started by a message (the
+/// conformance suite's fixtures).
+async fn setup(store: &Arc<dyn Store>, n: usize) -> Result<(WorkspaceId, Vec<(Visitor, Target)>)> {
+    let f = parley_conformance::fixture(store, "bench").await;
     let mut targets = Vec::with_capacity(n);
     for i in 0..n {
-        let id = VisitorId::new();
-        let v = Visitor {
-            id,
-            workspace_id: ws.id,
-            channel_id: channel.id,
-            name: None,
-            email: None,
-            phone: None,
-            tags: vec![],
-            display_name: Visitor::default_display_name(id),
-            current_url: None,
-            current_title: None,
-            referrer: None,
-            user_agent: None,
-            browser: None,
-            os: None,
-            language: None,
-            ip: None,
-            first_seen_at: now,
-            last_seen_at: now,
-        };
-        store
-            .create_visitor(&v, &format!("bench-token-{i}"))
-            .await?;
-        let sender = Sender {
-            kind: SenderKind::Visitor,
-            id: Some(id.0),
-            name: None,
-            avatar_url: None,
-        };
+        let v =
+            parley_conformance::new_visitor(store, &f.channel, &format!("bench-token-{i}")).await;
         let first = store
             .append_message(
-                ws.id,
+                f.ws.id,
                 Target::VisitorCurrent {
-                    channel_id: channel.id,
-                    visitor_id: id,
+                    channel_id: f.channel.id,
+                    visitor_id: v.id,
                     group_id: None,
                 },
-                &message(&sender, &format!("start-{i}")),
+                &message(&v, &format!("start-{i}")),
                 &MessageEffects::default(),
                 now_millis(),
             )
             .await?;
         let target = Target::VisitorConversation {
             id: first.conversation.id,
-            visitor_id: id,
+            visitor_id: v.id,
         };
-        targets.push((sender, target));
+        targets.push((v, target));
     }
-    Ok((ws.id, targets))
+    Ok((f.ws.id, targets))
 }
 
-fn message(sender: &Sender, client_id: &str) -> NewEvent {
-    NewEvent::message(
-        sender.clone(),
-        ClientId::parse(client_id).expect("a valid client id"),
-        // About the size of a chat line (the chat scenario sends 100 bytes).
-        MessageBody::parse(&format!("{client_id}: {}", "x".repeat(90))).expect("a valid body"),
-        vec![],
-    )
+/// About the size of a chat line (the chat scenario sends 100 bytes).
+fn message(v: &Visitor, client_id: &str) -> NewEvent {
+    parley_conformance::visitor_msg(v, client_id, &format!("{client_id}: {}", "x".repeat(90)))
 }
 
 async fn run(
     store: &Arc<dyn Store>,
     ws: WorkspaceId,
-    targets: &[(Sender, Target)],
+    targets: &[(Visitor, Target)],
     senders: usize,
     messages: usize,
     next_client_id: &mut usize,
@@ -237,7 +176,7 @@ async fn run(
     let first_id = *next_client_id;
     *next_client_id += messages;
     let next = Arc::new(AtomicUsize::new(0));
-    let targets: Arc<Vec<(Sender, Target)>> = Arc::new(targets.to_vec());
+    let targets: Arc<Vec<(Visitor, Target)>> = Arc::new(targets.to_vec());
     let me = Proc::me();
     let db0 = crate::routing::pg::server_cpu_seconds();
     let (cpu0, threads0, t0) = (me.cpu_seconds(), me.thread_cpu(), Instant::now());
@@ -252,8 +191,8 @@ async fn run(
                 }
                 // Round robin over the conversations: with fewer senders than conversations,
                 // a conversation seldom has two messages in flight, as in a chat.
-                let (sender, target) = &targets[i % targets.len()];
-                let msg = message(sender, &format!("m{}", first_id + i));
+                let (visitor, target) = &targets[i % targets.len()];
+                let msg = message(visitor, &format!("m{}", first_id + i));
                 let appended = store
                     .append_message(ws, *target, &msg, &MessageEffects::default(), now_millis())
                     .await?;

@@ -51,13 +51,8 @@ pub struct RoutingArgs {
     /// Backends to run, in order: sqlite, postgres.
     #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
     backends: Vec<String>,
-    /// Admin connection to the PostgreSQL server; a fresh database is created there and dropped.
-    #[arg(
-        long,
-        env = "PARLEY_BENCH_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/test"
-    )]
-    postgres_url: String,
+    #[command(flatten)]
+    postgres: pg::AdminUrl,
     /// Compare a full snapshot of the store with the simulation every this many steps
     /// [default: 10, smoke 1]. The assignee of every assignment is checked after every step.
     #[arg(long)]
@@ -162,7 +157,7 @@ pub async fn main(a: RoutingArgs) -> Result<bool> {
         let t0 = Instant::now();
         let run = match b.as_str() {
             "sqlite" => run_sqlite(&w, &opt).await?,
-            _ => run_postgres(&w, &opt, &a.postgres_url).await?,
+            _ => run_postgres(&w, &opt, &a.postgres.postgres_url).await?,
         };
         let busy = crate::stats::machine_busy_seconds() - busy0;
         let reference = &report.baseline_runs[report.baseline_runs.len() - 1].trace;

@@ -5,6 +5,18 @@ use anyhow::{Context, Result};
 use sqlx::{Connection, Executor, PgConnection, Row};
 use std::collections::BTreeMap;
 
+/// `--postgres-url`, for the benchmarks that make their own database.
+#[derive(clap::Args)]
+pub struct AdminUrl {
+    /// Admin connection to the PostgreSQL server; a fresh database is created there and dropped.
+    #[arg(
+        long,
+        env = "PARLEY_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    pub postgres_url: String,
+}
+
 pub struct Database {
     admin: String,
     pub name: String,
