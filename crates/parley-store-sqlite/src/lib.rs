@@ -89,6 +89,8 @@ impl SqliteStore {
             checkpointer::Checkpointer::start(file).context("starting the checkpointer")?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            // A file's connection does not go stale, and a ping is a round trip to its thread.
+            .test_before_acquire(false)
             .connect_with(opts.read_only(true))
             .await?;
         Ok(SqliteStore {
