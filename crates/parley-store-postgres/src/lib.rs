@@ -13,6 +13,7 @@ use parley_domain::routing::RoutingRule;
 use parley_domain::*;
 use parley_store_rows::*;
 
+mod append;
 mod auto_replies;
 mod bot;
 mod flows;
@@ -20,6 +21,7 @@ mod hours;
 mod kb;
 mod quick_replies;
 mod routing;
+use append::{insert_event, save_conversation_state};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 use std::sync::LazyLock;
@@ -28,6 +30,7 @@ use uuid::Uuid;
 
 pub struct PostgresStore {
     pool: PgPool,
+    turns: append::Turns,
 }
 
 fn other(e: impl Into<anyhow::Error>) -> StoreError {
@@ -43,6 +46,18 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            // sqlx pings every connection it hands out by default: a round trip before each
+            // statement or transaction. A connection in steady use proves itself; only one
+            // that sat idle (the server may have restarted meanwhile) is checked.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > Duration::from_secs(5) {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await
@@ -51,118 +66,14 @@ impl PostgresStore {
             .run(&pool)
             .await
             .context("migrating PostgreSQL")?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            turns: append::Turns::default(),
+        })
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-
-    async fn try_append_message(
-        &self,
-        ws: WorkspaceId,
-        target: Target,
-        msg: &NewEvent,
-        effects: &MessageEffects,
-        now: Millis,
-    ) -> StoreResult<Appended> {
-        let mut tx = self.begin().await?;
-        if let Some(existing) = event_by_client_id(&mut tx, ws, msg).await? {
-            let conv = conversation_in(&mut tx, ws, existing.conversation_id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-            return Ok(Appended {
-                events: vec![],
-                message: existing,
-                duplicate: true,
-                conversation: conv,
-                created_conversation: false,
-            });
-        }
-        let (mut conv, created) = match target {
-            Target::Conversation(id) => (
-                conversation_in(&mut tx, ws, id)
-                    .await?
-                    .ok_or(StoreError::NotFound)?,
-                false,
-            ),
-            Target::VisitorConversation { id, visitor_id } => (
-                conversation_in(&mut tx, ws, id)
-                    .await?
-                    .filter(|c| c.visitor_id == visitor_id)
-                    .ok_or(StoreError::NotFound)?,
-                false,
-            ),
-            Target::VisitorCurrent {
-                channel_id,
-                visitor_id,
-                group_id,
-            } => {
-                // Serialises a visitor's first messages (two tabs) so only one conversation starts.
-                sqlx::query(
-                    "SELECT id FROM visitors WHERE id = $1 AND workspace_id = $2 FOR NO KEY UPDATE",
-                )
-                .bind(visitor_id.0)
-                .bind(ws.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(other)?
-                .ok_or(StoreError::NotFound)?;
-                let row = sqlx::query(&format!(
-                    "SELECT {CONVERSATION_COLS} FROM conversations WHERE visitor_id = $1 AND {IN_WORKSPACE_2} ORDER BY created_at DESC, id DESC LIMIT 1 FOR NO KEY UPDATE"
-                ))
-                .bind(visitor_id.0)
-                .bind(ws.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(other)?;
-                match row {
-                    Some(r) => (conversation(&r).map_err(other)?, false),
-                    None => {
-                        let c = new_conversation(ws, channel_id, visitor_id, group_id, now);
-                        sqlx::query(&format!("INSERT INTO conversations ({CONVERSATION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,0,0)"))
-                            .bind(c.id.0)
-                            .bind(ws.0)
-                            .bind(channel_id.0)
-                            .bind(visitor_id.0)
-                            .bind(c.status.as_str())
-                            .bind(None::<Uuid>)
-                            .bind(group_id.map(|g| g.0))
-                            .bind(0i64)
-                            .bind(None::<i64>)
-                            .bind(None::<i64>)
-                            .bind(None::<String>)
-                            .bind(0i64)
-                            .bind(now)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(other)?;
-                        (c, true)
-                    }
-                }
-            }
-        };
-        let starts_bot = effects.starts_bot(&conv, created);
-        let mut events = Vec::new();
-        for e in effects.preceding(&conv, &msg.sender) {
-            events.push(insert_event(&mut tx, &mut conv, &e, now).await?);
-        }
-        let message = insert_event(&mut tx, &mut conv, msg, now).await?;
-        events.push(message.clone());
-        if starts_bot {
-            conv.bot_active = true;
-            conv.bot_misses = 0;
-        }
-        save_conversation_state(&mut tx, &conv, &events).await?;
-        tx.commit().await.map_err(other)?;
-        Ok(Appended {
-            events,
-            message,
-            duplicate: false,
-            conversation: conv,
-            created_conversation: created,
-        })
     }
 
     async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
@@ -241,6 +152,7 @@ static CONVERSATION_BY_ID_FOR_UPDATE: LazyLock<String> = LazyLock::new(|| {
 pub fn lookups_by_id() -> Vec<String> {
     vec![
         CONVERSATION_BY_ID_FOR_UPDATE.clone(),
+        append::READ_BY_ID.clone(),
         kb::ARTICLE_BY_ID.clone(),
         kb::ARTICLE_BY_ID_FOR_UPDATE.clone(),
         kb::DELETE_ARTICLE.clone(),
@@ -262,113 +174,6 @@ async fn conversation_in(
         .await
         .map_err(other)?;
     row.as_ref().map(conversation).transpose().map_err(other)
-}
-
-async fn insert_event(
-    tx: &mut Transaction<'_, Postgres>,
-    conv: &mut Conversation,
-    e: &NewEvent,
-    now: Millis,
-) -> StoreResult<Event> {
-    let event = next_event(conv, e, now);
-    sqlx::query(&format!("INSERT INTO events ({EVENT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)"))
-        .bind(event.id.0)
-        .bind(event.workspace_id.0)
-        .bind(event.conversation_id.0)
-        .bind(event.seq)
-        .bind(event.kind.as_str())
-        .bind(event.sender.kind.as_str())
-        .bind(event.sender.id)
-        .bind(&event.sender.name)
-        .bind(&event.sender.avatar_url)
-        .bind(&event.client_id)
-        .bind(&event.body)
-        .bind(serde_json::to_string(&event.attachments).map_err(other)?)
-        .bind(event.status.map(|s| s.as_str()))
-        .bind(event.assignee.as_ref().map(|a| a.id.0))
-        .bind(event.assignee.as_ref().map(|a| a.name.clone()))
-        .bind(event.assignee.as_ref().and_then(|a| a.avatar_url.clone()))
-        .bind(&event.note)
-        .bind(event.created_at)
-        .bind(if event.reason.is_empty() { None } else { Some(serde_json::to_string(&event.reason).map_err(other)?) })
-        .bind(if event.buttons.is_empty() { None } else { Some(serde_json::to_string(&event.buttons).map_err(other)?) })
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| if unique_violation(&e) { StoreError::Conflict("message") } else { other(e) })?;
-    let awaiting = conv.awaiting_reply_since;
-    apply(conv, &event);
-    if let Some(ms) = first_response_ms(awaiting, conv, &event) {
-        // An exponentially weighted average: recent replies count most, one slow reply does
-        // not ruin an agent's score.
-        sqlx::query("UPDATE users SET response_ms = CASE WHEN response_ms IS NULL THEN $1 ELSE (response_ms * 4 + $1) / 5 END WHERE id = $2")
-            .bind(ms)
-            .bind(conv.assignee_id.map(|u| u.0))
-            .execute(&mut **tx)
-            .await
-            .map_err(other)?;
-    }
-    // The conversation's last-message preview: `save_conversation_state`.
-    Ok(event)
-}
-
-/// The conversation's state after `new` events and, when they include a message, its
-/// last-message preview (see `parley_store_rows::preview`). One UPDATE of the row per message:
-/// a trigger on `events` wrote the preview as a second one until migration 0021.
-async fn save_conversation_state(
-    tx: &mut Transaction<'_, Postgres>,
-    c: &Conversation,
-    new: &[Event],
-) -> StoreResult<()> {
-    let p = parley_store_rows::preview(new);
-    sqlx::query(
-        "UPDATE conversations SET status = $1, assignee_id = $2, last_seq = $3, updated_at = $4, \
-         queued_at = $5, awaiting_reply_since = $6, bot_active = $8, bot_misses = $9, \
-         last_message_body = CASE WHEN $12::text IS NULL THEN last_message_body \
-             WHEN COALESCE($10::text, '') = '' AND jsonb_array_length($11::jsonb) > 0 \
-                 THEN '[' || ($11::jsonb -> 0 ->> 'filename') || ']' \
-             ELSE left(COALESCE($10::text, ''), 200) END, \
-         last_message_sender = COALESCE($12::text, last_message_sender), \
-         last_message_at = COALESCE($13::bigint, last_message_at) \
-         WHERE id = $7",
-    )
-    .bind(c.status.as_str())
-    .bind(c.assignee_id.map(|u| u.0))
-    .bind(c.last_seq)
-    .bind(c.updated_at)
-    .bind(c.queued_at)
-    .bind(c.awaiting_reply_since)
-    .bind(c.id.0)
-    .bind(c.bot_active as i64)
-    .bind(c.bot_misses as i64)
-    .bind(p.body)
-    .bind(p.attachments)
-    .bind(p.sender)
-    .bind(p.at)
-    .execute(&mut **tx)
-    .await
-    .map_err(other)?;
-    Ok(())
-}
-
-async fn event_by_client_id(
-    tx: &mut Transaction<'_, Postgres>,
-    ws: WorkspaceId,
-    msg: &NewEvent,
-) -> StoreResult<Option<Event>> {
-    let Some(cid) = &msg.client_id else {
-        return Ok(None);
-    };
-    let row = sqlx::query(&format!(
-        "SELECT {EVENT_COLS} FROM events WHERE sender_kind = $1 AND sender_id = $2 AND client_id = $3 AND workspace_id = $4"
-    ))
-    .bind(msg.sender.kind.as_str())
-    .bind(msg.sender.id)
-    .bind(cid.as_str())
-    .bind(ws.0)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(other)?;
-    row.as_ref().map(event).transpose().map_err(other)
 }
 
 #[async_trait]

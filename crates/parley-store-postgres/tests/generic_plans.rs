@@ -25,14 +25,22 @@ async fn lookups_by_id_use_the_primary_key_even_in_generic_plans() {
         conn.execute(format!("PREPARE lookup_{i} AS {sql}").as_str())
             .await
             .unwrap();
+        // The id and the workspace, then NULL for any further parameter.
         let nil = "'00000000-0000-0000-0000-000000000000'";
-        let plan: Vec<String> = sqlx::query(&format!("EXPLAIN EXECUTE lookup_{i}({nil}, {nil})"))
-            .fetch_all(&mut conn)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get::<String, _>(0))
+        let params = (1..=30)
+            .take_while(|n| sql.contains(&format!("${n}")))
+            .count();
+        let args: Vec<&str> = (0..params)
+            .map(|n| if n < 2 { nil } else { "NULL" })
             .collect();
+        let plan: Vec<String> =
+            sqlx::query(&format!("EXPLAIN EXECUTE lookup_{i}({})", args.join(", ")))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect();
         let plan = plan.join("\n");
         if !plan.contains("_pkey") {
             wrong.push(format!("{sql}\n{plan}"));
