@@ -178,11 +178,30 @@ async fn close_with(sink: &mut SplitSink<WebSocket, Message>, code: u16, reason:
 
 /// Events as the socket's owner may see them: visitors never see internal notes or routing
 /// explanations.
-fn shown(actor: &Actor, e: &Event) -> Event {
-    match actor {
-        Actor::Visitor(_) => e.for_visitor(),
-        Actor::Agent(_) => e.clone(),
+/// An `event` frame as `actor` may see it. Written straight from the event, without a JSON
+/// tree in between: every stored message goes through here once per socket that follows its
+/// conversation.
+fn event_frame(actor: &Actor, e: &Event) -> String {
+    #[derive(serde::Serialize)]
+    struct Frame<'a> {
+        r#type: &'static str,
+        conversation_id: ConversationId,
+        event: &'a Event,
     }
+    let for_visitor;
+    let event = match actor {
+        Actor::Visitor(_) => {
+            for_visitor = e.for_visitor();
+            &for_visitor
+        }
+        Actor::Agent(_) => e,
+    };
+    let frame = Frame {
+        r#type: "event",
+        conversation_id: e.conversation_id,
+        event,
+    };
+    serde_json::to_string(&frame).expect("an event serialises")
 }
 
 pub fn count_sent(state: &AppState, a: &Appended) {
@@ -668,12 +687,7 @@ impl Conn {
             let n = events.len() as i64;
             for e in events {
                 self.seqs.insert(id, e.seq);
-                if !self
-                    .send(
-                        json!({"type": "event", "conversation_id": id, "event": shown(actor, &e)}),
-                    )
-                    .await
-                {
+                if !self.send_text(event_frame(actor, &e)).await {
                     return Ok(());
                 }
             }
@@ -775,9 +789,10 @@ impl Conn {
                 };
                 if e.seq == last + 1 {
                     self.seqs.insert(e.conversation_id, e.seq);
-                    Some(
-                        json!({"type": "event", "conversation_id": e.conversation_id, "event": shown(actor, e)}),
-                    )
+                    return match self.send_text(event_frame(actor, e)).await {
+                        true => Flow::Continue,
+                        false => Flow::Close(close::GOING_AWAY, ""),
+                    };
                 } else {
                     if e.seq > last + 1 {
                         let _ = Box::pin(self.catch_up(actor, e.conversation_id)).await;
