@@ -5,23 +5,38 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-/// Runs `test` on a fresh database, dropped afterwards even when the test fails. Skips (with a
-/// note) when no PostgreSQL is configured; on CI a missing server fails instead.
-async fn with_store<F, Fut>(test: F)
+/// Runs `test` with the URL of a fresh database, dropped afterwards even when the test fails.
+/// Skips (with a note) when no PostgreSQL is configured; on CI a missing server fails instead.
+async fn with_database<F, Fut>(test: F)
 where
-    F: FnOnce(DynStore) -> Fut,
+    F: FnOnce(String) -> Fut,
     Fut: Future<Output = ()>,
 {
     let Some(db) = pg::test_database().await else {
         return;
     };
-    let store = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
-    let result = AssertUnwindSafe(test(store.clone())).catch_unwind().await;
-    store.close().await;
+    let result = AssertUnwindSafe(test(db.url.clone())).catch_unwind().await;
     db.drop_db().await;
     if let Err(p) = result {
         std::panic::resume_unwind(p);
     }
+}
+
+/// Runs `test` on a store over a fresh database.
+async fn with_store<F, Fut>(test: F)
+where
+    F: FnOnce(DynStore) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    with_database(|url| async move {
+        let store = Arc::new(PostgresStore::connect(&url).await.unwrap());
+        let result = AssertUnwindSafe(test(store.clone())).catch_unwind().await;
+        store.close().await;
+        if let Err(p) = result {
+            std::panic::resume_unwind(p);
+        }
+    })
+    .await
 }
 
 parley_conformance::conformance_tests!(with_store);
@@ -33,14 +48,15 @@ parley_conformance::conformance_tests!(with_store);
 /// nodes' writes meet at the conversation's row version (see `src/append.rs`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_write_one_conversation_at_once() {
+    with_database(two_nodes_write_one_conversation).await;
+}
+
+async fn two_nodes_write_one_conversation(url: String) {
     use parley_core::ports::{MessageEffects, Target};
     use parley_domain::*;
-    let Some(db) = pg::test_database().await else {
-        return;
-    };
     let pg = [
-        Arc::new(PostgresStore::connect(&db.url).await.unwrap()),
-        Arc::new(PostgresStore::connect(&db.url).await.unwrap()),
+        Arc::new(PostgresStore::connect(&url).await.unwrap()),
+        Arc::new(PostgresStore::connect(&url).await.unwrap()),
     ];
     let nodes: [DynStore; 2] = [pg[0].clone(), pg[1].clone()];
     let f = parley_conformance::fixture(&nodes[0], "nodes").await;
@@ -112,5 +128,4 @@ async fn two_nodes_write_one_conversation_at_once() {
     for s in pg {
         s.close().await;
     }
-    db.drop_db().await;
 }
