@@ -27,13 +27,14 @@ type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
 /// The conversation a message goes to (`$1`, in workspace `$2`), its row version, and whether
 /// the sender (`$3` kind, `$4` id) already sent client id `$5`. By id, or a visitor's latest.
 pub(crate) static READ_BY_ID: LazyLock<String> =
-    LazyLock::new(|| read("id = $1 AND {IN_WORKSPACE_2}"));
+    LazyLock::new(|| read(&format!("id = $1 AND {IN_WORKSPACE_2}")));
 static READ_CURRENT: LazyLock<String> = LazyLock::new(|| {
-    read("visitor_id = $1 AND {IN_WORKSPACE_2} ORDER BY created_at DESC, id DESC LIMIT 1")
+    read(&format!(
+        "visitor_id = $1 AND {IN_WORKSPACE_2} ORDER BY created_at DESC, id DESC LIMIT 1"
+    ))
 });
 
 fn read(filter: &str) -> String {
-    let filter = filter.replace("{IN_WORKSPACE_2}", IN_WORKSPACE_2);
     format!(
         "SELECT xmin::text AS version, {CONVERSATION_COLS}, EXISTS (SELECT 1 FROM events \
          WHERE sender_kind = $3 AND sender_id = $4 AND client_id = $5) AS duplicate \
@@ -131,6 +132,18 @@ static WRITE: LazyLock<String> = LazyLock::new(|| {
         response = response_ms_set(36),
     )
 });
+
+/// The locking path's statements.
+static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO events ({EVENT_COLS}) VALUES ({})",
+        event_params(1)
+    )
+});
+static SAVE_STATE: LazyLock<String> =
+    LazyLock::new(|| format!("UPDATE conversations SET {STATE_SET} WHERE id = $7"));
+static RECORD_RESPONSE: LazyLock<String> =
+    LazyLock::new(|| format!("UPDATE users SET {} WHERE id = $2", response_ms_set(1)));
 
 fn conflict_or_other(e: sqlx::Error) -> StoreError {
     if unique_violation(&e) {
@@ -363,26 +376,19 @@ pub(crate) async fn insert_event(
     now: Millis,
 ) -> StoreResult<Event> {
     let event = next_event(conv, e, now);
-    let sql = format!(
-        "INSERT INTO events ({EVENT_COLS}) VALUES ({})",
-        event_params(1)
-    );
-    bind_event(sqlx::query(&sql), &event)?
+    bind_event(sqlx::query(&INSERT_EVENT), &event)?
         .execute(&mut **tx)
         .await
         .map_err(conflict_or_other)?;
     let awaiting = conv.awaiting_reply_since;
     apply(conv, &event);
     if let Some(ms) = first_response_ms(awaiting, conv, &event) {
-        sqlx::query(&format!(
-            "UPDATE users SET {} WHERE id = $2",
-            response_ms_set(1)
-        ))
-        .bind(ms)
-        .bind(conv.assignee_id.map(|u| u.0))
-        .execute(&mut **tx)
-        .await
-        .map_err(other)?;
+        sqlx::query(&RECORD_RESPONSE)
+            .bind(ms)
+            .bind(conv.assignee_id.map(|u| u.0))
+            .execute(&mut **tx)
+            .await
+            .map_err(other)?;
     }
     Ok(event)
 }
@@ -395,8 +401,7 @@ pub(crate) async fn save_conversation_state(
     c: &Conversation,
     new: &[Event],
 ) -> StoreResult<()> {
-    let sql = format!("UPDATE conversations SET {STATE_SET} WHERE id = $7");
-    bind_state(sqlx::query(&sql), c, preview(new))
+    bind_state(sqlx::query(&SAVE_STATE), c, preview(new))
         .execute(&mut **tx)
         .await
         .map_err(other)?;
