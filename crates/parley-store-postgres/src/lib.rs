@@ -1,5 +1,6 @@
 //! The PostgreSQL store, for installations that outgrow one machine. Concurrency is handled by
-//! the database: row locks around every read-modify-write of a conversation. They are
+//! the database: row locks around every read-modify-write of a conversation, except the common
+//! message, which checks the row's version instead (`append.rs`). The locks are
 //! `FOR NO KEY UPDATE`, which still serialises writers of the row but does not conflict with the
 //! key-share locks foreign-key checks take: with `FOR UPDATE`, an agent's reply (conversation
 //! row, then the check on its visitor) and the visitor's message (visitor row, then the
