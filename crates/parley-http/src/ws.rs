@@ -34,6 +34,13 @@ use std::time::Instant;
 use tokio_stream::StreamMap;
 
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Frames are queued and written together once the socket has nothing more to do at once (see
+/// `Conn::run`); a queue past this many bytes is written out at once. Small, because the queue's
+/// buffer keeps the size it grew to for as long as the socket is open.
+const WRITE_BATCH_BYTES: usize = 8 * 1024;
+/// At most this many steps (a frame, a bus item, an ack) before queued frames are written, so a
+/// busy socket's first frames do not wait for the last.
+const MAX_BATCH_STEPS: u32 = 32;
 const MAX_MALFORMED: u32 = 10;
 const REPLAY_PAGE: i64 = 500;
 
@@ -94,10 +101,10 @@ enum ClientFrame {
 
 fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
     // Oversized frames are refused by us with 1009 (below); the transport limit is only a
-    // backstop. Small write buffers keep idle sockets cheap.
+    // backstop.
     ws.max_message_size(4 * MAX_FRAME_BYTES)
         .max_frame_size(4 * MAX_FRAME_BYTES)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BATCH_BYTES)
         // tungstenite reads into a 128 KiB buffer by default: most of an idle socket's memory.
         .read_buffer_size(4 * 1024)
 }
@@ -225,6 +232,15 @@ fn error_frame(e: &ApiError, r#ref: Option<&str>) -> Value {
     json!({"type": "error", "code": e.code(), "message": e.message(), "ref": r#ref})
 }
 
+/// What woke the socket (see `Conn::next_step`).
+enum Step {
+    Frame(Option<Result<Message, axum::Error>>),
+    Sent(Done),
+    Bus(Topic, BusItem),
+    Heartbeat,
+    Shutdown,
+}
+
 enum Flow {
     Continue,
     Close(u16, &'static str),
@@ -240,6 +256,8 @@ struct Conn {
     last_activity: Instant,
     malformed: u32,
     sends: Sends,
+    /// Frames are queued in the sink that are not written yet.
+    unflushed: bool,
 }
 
 impl Conn {
@@ -258,6 +276,7 @@ impl Conn {
             last_activity: Instant::now(),
             malformed: 0,
             sends: Sends::default(),
+            unflushed: false,
         }
     }
 
@@ -265,11 +284,19 @@ impl Conn {
         self.send_text(v.to_string()).await
     }
 
+    /// Queues a frame; `run` writes the queue out (a queue past `WRITE_BATCH_BYTES` goes at
+    /// once). Anything that sends outside `run` ends in `close_with`, which writes it too.
     async fn send_text(&mut self, text: String) -> bool {
+        self.unflushed = true;
         self.sink
-            .send(Message::Text(Utf8Bytes::from(text)))
+            .feed(Message::Text(Utf8Bytes::from(text)))
             .await
             .is_ok()
+    }
+
+    async fn flush(&mut self) -> bool {
+        self.unflushed = false;
+        self.sink.flush().await.is_ok()
     }
 
     /// Waits for the first frame, which must be `hello`.
@@ -389,17 +416,39 @@ impl Conn {
         let mut heartbeat = tokio::time::interval(self.state.config.heartbeat_interval);
         heartbeat.tick().await;
         let shutdown = self.state.shutdown.clone();
+        let mut steps = 0;
         let flow = loop {
-            let mut flow = tokio::select! {
-                // A socket with too many sends in flight reads no more frames until one is done.
-                frame = self.stream.next(), if self.sends.has_room() => match frame {
-                    Some(Ok(m)) => { self.last_activity = Instant::now(); Box::pin(self.on_frame(&actor, m)).await }
-                    _ => break None,
-                },
-                done = self.sends.next_done(), if self.sends.running() => self.on_sent(done).await,
-                Some((topic, item)) = self.subs.next(), if !self.subs.is_empty() => self.on_bus(&actor, topic, item).await,
-                _ = heartbeat.tick() => Box::pin(self.on_heartbeat(&actor)).await,
-                _ = shutdown.cancelled() => Flow::Close(close::GOING_AWAY, "server shutting down"),
+            // Queued frames are written when nothing more is ready at once, so that what one
+            // wake-up produces (an ack and the event it preceded, an agent's event and its inbox
+            // line) leaves in one write and wakes the client once. Each write on loopback also
+            // pays for the client's side of TCP: it was most of the runtime's time under load.
+            let ready = match self.unflushed && steps < MAX_BATCH_STEPS {
+                true => self.next_step(&mut heartbeat, &shutdown).now_or_never(),
+                false => None,
+            };
+            let step = match ready {
+                Some(step) => {
+                    steps += 1;
+                    step
+                }
+                None => {
+                    if self.unflushed && !self.flush().await {
+                        break None;
+                    }
+                    steps = 0;
+                    self.next_step(&mut heartbeat, &shutdown).await
+                }
+            };
+            let mut flow = match step {
+                Step::Frame(Some(Ok(m))) => {
+                    self.last_activity = Instant::now();
+                    Box::pin(self.on_frame(&actor, m)).await
+                }
+                Step::Frame(_) => break None,
+                Step::Sent(done) => self.on_sent(done).await,
+                Step::Bus(topic, item) => self.on_bus(&actor, topic, item).await,
+                Step::Heartbeat => Box::pin(self.on_heartbeat(&actor)).await,
+                Step::Shutdown => Flow::Close(close::GOING_AWAY, "server shutting down"),
             };
             if let Flow::Continue = flow {
                 flow = self.release_held(&actor).await;
@@ -417,6 +466,23 @@ impl Conn {
                 }
             }
             close_with(&mut self.sink, code, reason).await;
+        }
+    }
+
+    /// Waits for what the socket must do next. It only waits (the caller does the work), so it
+    /// can be polled once without waiting and dropped: every branch is cancel-safe.
+    async fn next_step(
+        &mut self,
+        heartbeat: &mut tokio::time::Interval,
+        shutdown: &tokio_util::sync::CancellationToken,
+    ) -> Step {
+        tokio::select! {
+            // A socket with too many sends in flight reads no more frames until one is done.
+            frame = self.stream.next(), if self.sends.has_room() => Step::Frame(frame),
+            done = self.sends.next_done(), if self.sends.running() => Step::Sent(done),
+            Some((topic, item)) = self.subs.next(), if !self.subs.is_empty() => Step::Bus(topic, item),
+            _ = heartbeat.tick() => Step::Heartbeat,
+            _ = shutdown.cancelled() => Step::Shutdown,
         }
     }
 
