@@ -58,6 +58,14 @@ impl GroupCommit {
             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {};",
             crate::checkpointer::WRITER_AUTOCHECKPOINT_PAGES
         ))?;
+        // Each message's savepoint copies the pages it changes that the batch had already
+        // changed (its sub-journal); past 64 KiB SQLite moved that copy to a new temporary
+        // file, written page by page and deleted after the batch: half of the writer's writes
+        // in large batches. In memory it costs a copy. And a batch's hot pages (each
+        // conversation's last leaf, each sender's client-id leaf, the conversation rows)
+        // outgrew the default 2 MiB cache at 200 busy conversations, so pages were read back
+        // from the WAL batch after batch (docs/benchmarks.md).
+        db.execute_batch("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;")?;
         db.busy_timeout(Duration::from_secs(10))?;
         db.set_prepared_statement_cache_capacity(STATEMENTS);
         let (jobs, rx) = mpsc::unbounded_channel();
