@@ -2,7 +2,8 @@
 //! whatever queued up while the previous commit was being made in ONE transaction (one WAL
 //! fsync), each message inside its own savepoint so that a failing one changes nothing and
 //! does not take the others down. A message's result is handed back only after the commit
-//! that contains it, so "acknowledged" still means "durable".
+//! that contains it has reached the disk (the WAL's fsync, made by `wal_sync` while this
+//! thread goes on with the next batch), so "acknowledged" still means "durable".
 //!
 //! There is no waiting for company: a lone message commits at once (batch of one); batches
 //! grow only when messages arrive faster than commits complete, which is when they help.
@@ -12,9 +13,11 @@
 //! batch they were a quarter of the writer's time when batches are small (docs/benchmarks.md).
 //! For the batch it holds sqlx's only writer connection, which keeps every other write out
 //! meanwhile as before, without a hand-off to that connection's thread. It blocks its thread
-//! while it runs, fsync included, so the loop has a thread and a small runtime of its own.
+//! while it runs, so the loop has a thread and a small runtime of its own.
 
 use crate::other;
+use crate::wal_sync::{Deliver, WalSync};
+use anyhow::Context;
 use parley_core::StoreResult;
 use rusqlite::{Connection, OpenFlags};
 use sqlx::SqlitePool;
@@ -30,8 +33,6 @@ const MAX_BATCH: usize = 256;
 /// Distinct statements a batch may run (rusqlite keeps 16 by default).
 const STATEMENTS: usize = 32;
 
-/// Called after the batch's commit with its outcome; sends the job's own result.
-type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
 type Work = Box<dyn FnOnce(&Connection) -> Deliver + Send>;
 
 enum Msg {
@@ -53,9 +54,10 @@ impl GroupCommit {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        // As the sqlx writer's (see `SqliteStore::connect`); WAL mode is the database's own.
+        // As the sqlx writer's (see `SqliteStore::connect`), except that COMMIT does not sync:
+        // `wal_sync` does, before anyone is answered. WAL mode is the database's own.
         db.execute_batch(&format!(
-            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {};",
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {};",
             crate::checkpointer::WRITER_AUTOCHECKPOINT_PAGES
         ))?;
         // Each message's savepoint copies the pages it changes that the batch had already
@@ -68,13 +70,24 @@ impl GroupCommit {
         db.execute_batch("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;")?;
         db.busy_timeout(Duration::from_secs(10))?;
         db.set_prepared_statement_cache_capacity(STATEMENTS);
+        // A read makes sure this connection has the WAL open; the file is then opened, never
+        // created, so that it is the one SQLite writes.
+        db.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&wal)
+            .with_context(|| format!("opening the WAL {}", wal.to_string_lossy()))?;
+        let wal = WalSync::start(wal)?;
         let (jobs, rx) = mpsc::unbounded_channel();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         let thread = std::thread::Builder::new()
             .name("parley-writer".into())
-            .spawn(move || rt.block_on(run(db, writer, rx)))?;
+            .spawn(move || rt.block_on(run(db, wal, writer, rx)))?;
         Ok(GroupCommit {
             jobs,
             thread: Mutex::new(Some(thread)),
@@ -139,7 +152,12 @@ fn run_cached(db: &Connection, sql: &str) -> StoreResult<()> {
         .map_err(other)
 }
 
-async fn run(db: Connection, writer: SqlitePool, mut rx: mpsc::UnboundedReceiver<Msg>) {
+async fn run(
+    db: Connection,
+    wal: WalSync,
+    writer: SqlitePool,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+) {
     let mut msgs = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
@@ -166,11 +184,18 @@ async fn run(db: Connection, writer: SqlitePool, mut rx: mpsc::UnboundedReceiver
         let Some((delivers, committed)) = commit(&db, &mut batch) else {
             continue;
         };
-        for d in delivers {
-            d(committed.clone());
+        match committed {
+            Ok(()) => wal.after_sync(delivers),
+            Err(e) => {
+                for d in delivers {
+                    d(Err(e.clone()));
+                }
+            }
         }
     }
-    // Closing here, before `stop` returns: see `SqliteStore::close`.
+    // The last batches are synced and answered first. Closing here, before `stop` returns:
+    // see `SqliteStore::close`.
+    wal.stop();
     drop(db);
 }
 

@@ -24,6 +24,7 @@ mod quick_replies;
 mod routing;
 mod sql;
 mod sync_sql;
+mod wal_sync;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use std::path::Path;
