@@ -241,6 +241,20 @@ enum Step {
     Shutdown,
 }
 
+impl Step {
+    /// Handled without waiting for the database: an ack, or a bus item that is forwarded as it
+    /// is (an event can still need a catch-up read when one is missing; rare). Client frames,
+    /// the heartbeat's session check, a visitor's record and a lag's re-read are not.
+    fn is_quick(&self) -> bool {
+        match self {
+            Step::Sent(_) => true,
+            Step::Bus(_, BusItem::Summary(_)) => true,
+            Step::Bus(_, BusItem::Message(m)) => !matches!(&**m, BusMessage::VisitorChanged { .. }),
+            _ => false,
+        }
+    }
+}
+
 enum Flow {
     Continue,
     Close(u16, &'static str),
@@ -427,16 +441,21 @@ impl Conn {
                 false => None,
             };
             let step = match ready {
-                Some(step) => {
+                Some(step) if step.is_quick() => {
                     steps += 1;
                     step
                 }
-                None => {
+                // A step that may wait for the database goes after the queue is written, so
+                // an ack does not wait behind, say, the next frame's subscribe.
+                ready => {
                     if self.unflushed && !self.flush().await {
-                        break None;
+                        break Some((close::GOING_AWAY, ""));
                     }
                     steps = 0;
-                    self.next_step(&mut heartbeat, &shutdown).await
+                    match ready {
+                        Some(step) => step,
+                        None => self.next_step(&mut heartbeat, &shutdown).await,
+                    }
                 }
             };
             let mut flow = match step {

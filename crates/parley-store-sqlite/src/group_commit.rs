@@ -70,17 +70,16 @@ impl GroupCommit {
         db.execute_batch("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;")?;
         db.busy_timeout(Duration::from_secs(10))?;
         db.set_prepared_statement_cache_capacity(STATEMENTS);
-        // A read makes sure this connection has the WAL open; the file is then opened, never
-        // created, so that it is the one SQLite writes.
+        // A read makes sure this connection has the WAL open. Its name is SQLite's own (the
+        // database's resolved path plus "-wal"), not one derived from `path`, which may be a
+        // symlink or relative.
         db.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
-        let wal = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&wal)
-            .with_context(|| format!("opening the WAL {}", wal.to_string_lossy()))?;
-        let wal = WalSync::start(wal)?;
+        let wal = format!(
+            "{}-wal",
+            db.path().context("the database has no file name")?
+        );
+        let wal =
+            WalSync::start(Path::new(&wal)).with_context(|| format!("opening the WAL {wal}"))?;
         let (jobs, rx) = mpsc::unbounded_channel();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -181,7 +180,7 @@ async fn run(
                 continue;
             }
         };
-        let Some((delivers, committed)) = commit(&db, &mut batch) else {
+        let Some((delivers, committed)) = commit(&db, &mut batch, wal.failed()) else {
             continue;
         };
         match committed {
@@ -200,14 +199,22 @@ async fn run(
 }
 
 /// Runs the batch in one transaction; `None` if it could not start (the batch is dropped).
-fn commit(db: &Connection, batch: &mut Vec<Work>) -> Option<(Vec<Deliver>, Result<(), String>)> {
+/// After a failed WAL sync (`refuse`) the batch is rolled back and its senders told why.
+fn commit(
+    db: &Connection,
+    batch: &mut Vec<Work>,
+    refuse: bool,
+) -> Option<(Vec<Deliver>, Result<(), String>)> {
     if let Err(e) = db.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "starting a group commit");
         batch.clear();
         return None;
     }
     let delivers: Vec<Deliver> = batch.drain(..).map(|work| work(db)).collect();
-    let committed = db.execute_batch("COMMIT").map_err(|e| e.to_string());
+    let committed = match refuse {
+        true => Err("an earlier sync of the WAL failed; restart the server".to_owned()),
+        false => db.execute_batch("COMMIT").map_err(|e| e.to_string()),
+    };
     if let Err(e) = &committed {
         tracing::error!(error = %e, messages = delivers.len(), "group commit failed");
         let _ = db.execute_batch("ROLLBACK");

@@ -13,10 +13,17 @@
 //!
 //! The file handle stays valid because SQLite deletes or replaces the WAL only when the last
 //! connection closes, and the group commit's connection is open as long as this thread runs.
+//!
+//! A failed sync is final, as PostgreSQL treats it since "fsyncgate": Linux may drop the pages
+//! that failed to write and report success to the next sync, so nothing committed after it can
+//! be called durable. Every batch from then on is refused (`failed`); a restart recovers the
+//! WAL up to its last intact commit.
 
 use std::fs::File;
 use std::io;
-use std::sync::mpsc;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 /// Called with the outcome once the batch is durable (or failed).
@@ -25,12 +32,21 @@ pub(crate) type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
 pub(crate) struct WalSync {
     batches: mpsc::Sender<Vec<Deliver>>,
     thread: JoinHandle<()>,
+    failed: Arc<AtomicBool>,
 }
 
 impl WalSync {
-    /// Syncs the WAL file `wal` (opened, not created: it must be the database's own).
-    pub(crate) fn start(wal: File) -> io::Result<Self> {
-        Self::start_with(move || wal.sync_data())
+    /// Syncs the WAL file at `wal`: opened, never created, so it must be the file SQLite
+    /// writes. Its directory is synced once, so that the file's own entry is durable too.
+    pub(crate) fn start(wal: &Path) -> io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(wal)?;
+        if let Some(dir) = wal.parent().filter(|d| !d.as_os_str().is_empty()) {
+            File::open(dir)?.sync_all()?;
+        }
+        Self::start_with(move || file.sync_data())
     }
 
     /// As `start`, with the sync given (tests hold it to see that nothing is answered early).
@@ -38,10 +54,21 @@ impl WalSync {
         sync: impl FnMut() -> io::Result<()> + Send + 'static,
     ) -> io::Result<Self> {
         let (batches, rx) = mpsc::channel();
+        let failed = Arc::new(AtomicBool::new(false));
+        let flag = failed.clone();
         let thread = std::thread::Builder::new()
             .name("parley-wal-sync".into())
-            .spawn(move || run(sync, rx))?;
-        Ok(WalSync { batches, thread })
+            .spawn(move || run(sync, rx, &flag))?;
+        Ok(WalSync {
+            batches,
+            thread,
+            failed,
+        })
+    }
+
+    /// A sync has failed: nothing may be committed any more (see the module's comment).
+    pub(crate) fn failed(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
     }
 
     /// Answers a committed batch's callers after the next sync.
@@ -60,15 +87,24 @@ impl WalSync {
     }
 }
 
-fn run(mut sync: impl FnMut() -> io::Result<()>, rx: mpsc::Receiver<Vec<Deliver>>) {
+fn run(
+    mut sync: impl FnMut() -> io::Result<()>,
+    rx: mpsc::Receiver<Vec<Deliver>>,
+    failed: &AtomicBool,
+) {
+    const FAILED: &str = "an earlier sync of the WAL failed; restart the server";
     while let Ok(first) = rx.recv() {
         // Everything committed by now is in the file: one sync answers all of it.
         let mut waiting = vec![first];
         waiting.extend(rx.try_iter());
-        let synced = sync().map_err(|e| format!("syncing the WAL: {e}"));
-        if let Err(e) = &synced {
-            tracing::error!(error = %e, "group commit not durable");
-        }
+        let synced = match failed.load(Ordering::SeqCst) {
+            true => Err(FAILED.to_owned()),
+            false => sync().map_err(|e| {
+                failed.store(true, Ordering::SeqCst);
+                tracing::error!(error = %e, "syncing the WAL failed: no more writes are accepted until a restart");
+                format!("syncing the WAL: {e}")
+            }),
+        };
         for d in waiting.into_iter().flatten() {
             d(synced.clone());
         }
@@ -107,10 +143,30 @@ mod tests {
         syncs_tx.send(Err(io::Error::other("disk gone"))).unwrap();
         let failed = answers.recv_timeout(Duration::from_secs(5)).unwrap();
         assert!(failed.unwrap_err().contains("disk gone"));
-        // Stopping still syncs and answers what was handed over.
+        assert!(s.failed());
+        // After a failed sync nothing is durable any more: later batches are refused without
+        // another sync (one that "succeeds" would prove nothing), and so on stopping.
         s.after_sync(vec![answer(&tx)]);
-        syncs_tx.send(Ok(())).unwrap();
+        let later = answers.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(later.unwrap_err().contains("restart"));
+        s.after_sync(vec![answer(&tx)]);
+        s.stop();
+        assert!(answers.try_recv().unwrap().is_err());
+    }
+
+    #[test]
+    fn stopping_syncs_and_answers_what_was_handed_over() {
+        let syncs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = syncs.clone();
+        let s = WalSync::start_with(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        })
+        .unwrap();
+        let (tx, answers) = mpsc::channel();
+        s.after_sync(vec![answer(&tx)]);
         s.stop();
         assert_eq!(answers.try_recv(), Ok(Ok(())));
+        assert!(syncs.load(Ordering::SeqCst) >= 1);
     }
 }
