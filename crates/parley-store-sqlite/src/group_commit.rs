@@ -16,13 +16,13 @@
 //! while it runs, so the loop has a thread and a small runtime of its own.
 
 use crate::other;
-use crate::wal_sync::{Deliver, WalSync};
+use crate::wal_sync::{Deliver, Progress, WalSync};
 use anyhow::Context;
 use parley_core::StoreResult;
 use rusqlite::{Connection, OpenFlags};
 use sqlx::SqlitePool;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -44,6 +44,7 @@ enum Msg {
 pub(crate) struct GroupCommit {
     jobs: mpsc::UnboundedSender<Msg>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    progress: Arc<Progress>,
 }
 
 impl GroupCommit {
@@ -80,6 +81,7 @@ impl GroupCommit {
         );
         let wal =
             WalSync::start(Path::new(&wal)).with_context(|| format!("opening the WAL {wal}"))?;
+        let progress = wal.progress();
         let (jobs, rx) = mpsc::unbounded_channel();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -90,7 +92,14 @@ impl GroupCommit {
         Ok(GroupCommit {
             jobs,
             thread: Mutex::new(Some(thread)),
+            progress,
         })
+    }
+
+    /// Waits until every batch committed before this call is on the disk. The store's reads of
+    /// events and conversations call it after reading (see `wal_sync`).
+    pub(crate) async fn durable(&self) {
+        self.progress.durable().await
     }
 
     /// Commits what is queued, closes the connection and waits for the thread to end; later
@@ -180,17 +189,10 @@ async fn run(
                 continue;
             }
         };
-        let Some((delivers, committed)) = commit(&db, &mut batch, wal.failed()) else {
+        let Some((n, delivers, committed)) = commit(&db, &mut batch, &wal) else {
             continue;
         };
-        match committed {
-            Ok(()) => wal.after_sync(delivers),
-            Err(e) => {
-                for d in delivers {
-                    d(Err(e.clone()));
-                }
-            }
-        }
+        wal.after_sync(n, delivers, committed);
     }
     // The last batches are synced and answered first. Closing here, before `stop` returns:
     // see `SqliteStore::close`.
@@ -199,19 +201,21 @@ async fn run(
 }
 
 /// Runs the batch in one transaction; `None` if it could not start (the batch is dropped).
-/// After a failed WAL sync (`refuse`) the batch is rolled back and its senders told why.
+/// After a failed WAL sync the batch is rolled back and its senders told why.
 fn commit(
     db: &Connection,
     batch: &mut Vec<Work>,
-    refuse: bool,
-) -> Option<(Vec<Deliver>, Result<(), String>)> {
+    wal: &WalSync,
+) -> Option<(u64, Vec<Deliver>, Result<(), String>)> {
     if let Err(e) = db.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "starting a group commit");
         batch.clear();
         return None;
     }
     let delivers: Vec<Deliver> = batch.drain(..).map(|work| work(db)).collect();
-    let committed = match refuse {
+    // Numbered before COMMIT makes it visible: a read that sees it then waits for its sync.
+    let n = wal.number_next();
+    let committed = match wal.failed() {
         true => Err("an earlier sync of the WAL failed; restart the server".to_owned()),
         false => db.execute_batch("COMMIT").map_err(|e| e.to_string()),
     };
@@ -220,5 +224,5 @@ fn commit(
         let _ = db.execute_batch("ROLLBACK");
     }
     tracing::debug!(messages = delivers.len(), "group commit");
-    Some((delivers, committed))
+    Some((n, delivers, committed))
 }

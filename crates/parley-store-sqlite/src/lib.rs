@@ -59,7 +59,8 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // NORMAL in WAL mode is durable across application crashes; FULL adds an fsync per
-            // commit so that acknowledged messages also survive power loss.
+            // commit so that acknowledged writes also survive power loss. (Chat messages go
+            // through the group commit, which syncs the WAL on a thread of its own: `wal_sync`.)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
@@ -835,6 +836,8 @@ impl Store for SqliteStore {
             .fetch_optional(&self.reader)
             .await
             .map_err(other)?;
+        // What was read may not be on the disk yet (see `wal_sync`).
+        self.commits.durable().await;
         row.as_ref().map(conversation).transpose().map_err(other)
     }
 
@@ -851,6 +854,8 @@ impl Store for SqliteStore {
         .fetch_optional(&self.reader)
         .await
         .map_err(other)?;
+        // What was read may not be on the disk yet (see `wal_sync`).
+        self.commits.durable().await;
         row.as_ref().map(conversation).transpose().map_err(other)
     }
 
@@ -880,6 +885,8 @@ impl Store for SqliteStore {
             .fetch_all(&self.reader)
             .await
             .map_err(other)?;
+        // What was read may not be on the disk yet (see `wal_sync`).
+        self.commits.durable().await;
         rows.iter()
             .map(summary)
             .collect::<Result<_, _>>()
@@ -899,6 +906,8 @@ impl Store for SqliteStore {
             .fetch_optional(&self.reader)
             .await
             .map_err(other)?;
+        // What was read may not be on the disk yet (see `wal_sync`).
+        self.commits.durable().await;
         row.as_ref().map(summary).transpose().map_err(other)
     }
 
@@ -907,7 +916,9 @@ impl Store for SqliteStore {
         ws: WorkspaceId,
         ids: &[ConversationId],
     ) -> StoreResult<Vec<InboxLine>> {
-        self.inbox_reads.lines(ws, ids).await
+        let lines = self.inbox_reads.lines(ws, ids).await;
+        self.commits.durable().await;
+        lines
     }
 
     async fn append_message(
@@ -961,6 +972,8 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(other)?;
+        // What was read may not be on the disk yet (see `wal_sync`).
+        self.commits.durable().await;
         rows.iter()
             .map(event)
             .collect::<Result<_, _>>()
@@ -985,6 +998,8 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(other)?;
+        // What was read may not be on the disk yet (see `wal_sync`).
+        self.commits.durable().await;
         rows.iter()
             .map(event)
             .collect::<Result<_, _>>()

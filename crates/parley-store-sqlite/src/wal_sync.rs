@@ -9,7 +9,10 @@
 //! it, and only then are the batch's callers answered. An acknowledged message is therefore
 //! exactly as durable as with FULL. A committed batch can be read by others for the moment
 //! before its sync; if the machine lost power in that moment, the message was never
-//! acknowledged, so its sender sends it again (exactly once, by its client id).
+//! acknowledged, so its sender sends it again (exactly once, by its client id). So that no
+//! other client sees it in that moment either (it would hold the message's seq, which the
+//! resent message would then reuse), the store's reads of events and conversations wait for
+//! the sync of what they may have read (`Progress::durable`): usually no wait at all.
 //!
 //! The file handle stays valid because SQLite deletes or replaces the WAL only when the last
 //! connection closes, and the group commit's connection is open as long as this thread runs.
@@ -22,17 +25,43 @@
 use std::fs::File;
 use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
+use tokio::sync::watch;
 
 /// Called with the outcome once the batch is durable (or failed).
 pub(crate) type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
 
+/// A committed batch on its way to the disk: its number, its callers and its own outcome.
+type Batch = (u64, Vec<Deliver>, Result<(), String>);
+
 pub(crate) struct WalSync {
-    batches: mpsc::Sender<Vec<Deliver>>,
+    batches: mpsc::Sender<Batch>,
     thread: JoinHandle<()>,
     failed: Arc<AtomicBool>,
+    progress: Arc<Progress>,
+}
+
+/// How far commits and syncs have got, for reads that must return only durable data.
+pub(crate) struct Progress {
+    /// Batches numbered so far; a batch is numbered before its COMMIT makes it visible.
+    numbered: AtomicU64,
+    /// The highest batch number whose sync is done (or failed: see the module's comment).
+    synced: watch::Sender<u64>,
+}
+
+impl Progress {
+    /// Waits until everything committed before this call is synced. Called after a read, it
+    /// makes sure the read returns nothing that a power cut could still take back.
+    pub(crate) async fn durable(&self) {
+        let target = self.numbered.load(Ordering::SeqCst);
+        if *self.synced.borrow() >= target {
+            return;
+        }
+        let mut synced = self.synced.subscribe();
+        let _ = synced.wait_for(|s| *s >= target).await;
+    }
 }
 
 impl WalSync {
@@ -55,15 +84,29 @@ impl WalSync {
     ) -> io::Result<Self> {
         let (batches, rx) = mpsc::channel();
         let failed = Arc::new(AtomicBool::new(false));
-        let flag = failed.clone();
+        let progress = Arc::new(Progress {
+            numbered: AtomicU64::new(0),
+            synced: watch::Sender::new(0),
+        });
+        let (flag, shared) = (failed.clone(), progress.clone());
         let thread = std::thread::Builder::new()
             .name("parley-wal-sync".into())
-            .spawn(move || run(sync, rx, &flag))?;
+            .spawn(move || run(sync, rx, &flag, &shared))?;
         Ok(WalSync {
             batches,
             thread,
             failed,
+            progress,
         })
+    }
+
+    pub(crate) fn progress(&self) -> Arc<Progress> {
+        self.progress.clone()
+    }
+
+    /// Numbers the batch about to be committed. Every number must then go to `after_sync`.
+    pub(crate) fn number_next(&self) -> u64 {
+        self.progress.numbered.fetch_add(1, Ordering::SeqCst) + 1
     }
 
     /// A sync has failed: nothing may be committed any more (see the module's comment).
@@ -71,12 +114,14 @@ impl WalSync {
         self.failed.load(Ordering::SeqCst)
     }
 
-    /// Answers a committed batch's callers after the next sync.
-    pub(crate) fn after_sync(&self, batch: Vec<Deliver>) {
-        if let Err(mpsc::SendError(batch)) = self.batches.send(batch) {
+    /// Answers batch `n`'s callers after the next sync: with the sync's outcome if the batch
+    /// committed (`outcome` is `Ok`), else with the batch's own error.
+    pub(crate) fn after_sync(&self, n: u64, batch: Vec<Deliver>, outcome: Result<(), String>) {
+        if let Err(mpsc::SendError((n, batch, _))) = self.batches.send((n, batch, outcome)) {
             for d in batch {
                 d(Err("the WAL sync has stopped".into()));
             }
+            self.progress.synced.send_modify(|s| *s = (*s).max(n));
         }
     }
 
@@ -89,8 +134,9 @@ impl WalSync {
 
 fn run(
     mut sync: impl FnMut() -> io::Result<()>,
-    rx: mpsc::Receiver<Vec<Deliver>>,
+    rx: mpsc::Receiver<Batch>,
     failed: &AtomicBool,
+    progress: &Progress,
 ) {
     const FAILED: &str = "an earlier sync of the WAL failed; restart the server";
     while let Ok(first) = rx.recv() {
@@ -99,15 +145,23 @@ fn run(
         waiting.extend(rx.try_iter());
         let synced = match failed.load(Ordering::SeqCst) {
             true => Err(FAILED.to_owned()),
+            false if waiting.iter().all(|(_, _, outcome)| outcome.is_err()) => Ok(()),
             false => sync().map_err(|e| {
                 failed.store(true, Ordering::SeqCst);
                 tracing::error!(error = %e, "syncing the WAL failed: no more writes are accepted until a restart");
                 format!("syncing the WAL: {e}")
             }),
         };
-        for d in waiting.into_iter().flatten() {
-            d(synced.clone());
+        // Readers waiting for these batches go on even after a failed sync: the failure is
+        // final and logged, and blocking every read would not make the data durable.
+        let last = waiting.iter().map(|(n, _, _)| *n).max().unwrap_or(0);
+        for (_, batch, outcome) in waiting {
+            let outcome = outcome.and(synced.clone());
+            for d in batch {
+                d(outcome.clone());
+            }
         }
+        progress.synced.send_modify(|s| *s = (*s).max(last));
     }
 }
 
@@ -130,7 +184,7 @@ mod tests {
         // Each sync blocks until the test says how it ends.
         let s = WalSync::start_with(move || syncs.lock().unwrap().recv().unwrap()).unwrap();
         let (tx, answers) = mpsc::channel();
-        s.after_sync(vec![answer(&tx), answer(&tx)]);
+        s.after_sync(s.number_next(), vec![answer(&tx), answer(&tx)], Ok(()));
         assert!(
             answers.recv_timeout(Duration::from_millis(200)).is_err(),
             "answered before the sync"
@@ -139,19 +193,53 @@ mod tests {
         for _ in 0..2 {
             assert_eq!(answers.recv_timeout(Duration::from_secs(5)), Ok(Ok(())));
         }
-        s.after_sync(vec![answer(&tx)]);
+        s.after_sync(s.number_next(), vec![answer(&tx)], Ok(()));
         syncs_tx.send(Err(io::Error::other("disk gone"))).unwrap();
         let failed = answers.recv_timeout(Duration::from_secs(5)).unwrap();
         assert!(failed.unwrap_err().contains("disk gone"));
         assert!(s.failed());
         // After a failed sync nothing is durable any more: later batches are refused without
         // another sync (one that "succeeds" would prove nothing), and so on stopping.
-        s.after_sync(vec![answer(&tx)]);
+        s.after_sync(s.number_next(), vec![answer(&tx)], Ok(()));
         let later = answers.recv_timeout(Duration::from_secs(5)).unwrap();
         assert!(later.unwrap_err().contains("restart"));
-        s.after_sync(vec![answer(&tx)]);
+        s.after_sync(s.number_next(), vec![answer(&tx)], Ok(()));
         s.stop();
         assert!(answers.try_recv().unwrap().is_err());
+    }
+
+    #[tokio::test]
+    async fn reads_wait_for_the_sync_of_what_was_committed_before_them() {
+        let (syncs_tx, syncs) = mpsc::channel::<io::Result<()>>();
+        let syncs = std::sync::Mutex::new(syncs);
+        let s = WalSync::start_with(move || syncs.lock().unwrap().recv().unwrap()).unwrap();
+        let progress = s.progress();
+        let wait = Duration::from_millis(200);
+        // Nothing committed: nothing to wait for.
+        tokio::time::timeout(wait, progress.durable())
+            .await
+            .unwrap();
+        let (tx, _answers) = mpsc::channel();
+        let n = s.number_next();
+        // Numbered (about to commit, so perhaps already visible), not yet synced.
+        assert!(tokio::time::timeout(wait, progress.durable())
+            .await
+            .is_err());
+        s.after_sync(n, vec![answer(&tx)], Ok(()));
+        assert!(tokio::time::timeout(wait, progress.durable())
+            .await
+            .is_err());
+        syncs_tx.send(Ok(())).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), progress.durable())
+            .await
+            .expect("durable once synced");
+        // A batch that failed to commit is not synced, yet does not hold readers up.
+        let n = s.number_next();
+        s.after_sync(n, vec![answer(&tx)], Err("constraint".into()));
+        tokio::time::timeout(Duration::from_secs(5), progress.durable())
+            .await
+            .expect("a failed batch is settled without a sync");
+        s.stop();
     }
 
     #[test]
@@ -164,7 +252,7 @@ mod tests {
         })
         .unwrap();
         let (tx, answers) = mpsc::channel();
-        s.after_sync(vec![answer(&tx)]);
+        s.after_sync(s.number_next(), vec![answer(&tx)], Ok(()));
         s.stop();
         assert_eq!(answers.try_recv(), Ok(Ok(())));
         assert!(syncs.load(Ordering::SeqCst) >= 1);
