@@ -216,7 +216,7 @@ fn commit(
     // Numbered before COMMIT makes it visible: a read that sees it then waits for its sync.
     let n = wal.number_next();
     let committed = match wal.failed() {
-        true => Err("an earlier sync of the WAL failed; restart the server".to_owned()),
+        true => Err(crate::wal_sync::FAILED.to_owned()),
         false => db.execute_batch("COMMIT").map_err(|e| e.to_string()),
     };
     if let Err(e) = &committed {

@@ -30,6 +30,9 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use tokio::sync::watch;
 
+/// What every batch is told once a sync has failed.
+pub(crate) const FAILED: &str = "an earlier sync of the WAL failed; restart the server";
+
 /// Called with the outcome once the batch is durable (or failed).
 pub(crate) type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
 
@@ -138,7 +141,6 @@ fn run(
     failed: &AtomicBool,
     progress: &Progress,
 ) {
-    const FAILED: &str = "an earlier sync of the WAL failed; restart the server";
     while let Ok(first) = rx.recv() {
         // Everything committed by now is in the file: one sync answers all of it.
         let mut waiting = vec![first];
