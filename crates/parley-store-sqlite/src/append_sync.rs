@@ -8,7 +8,16 @@ use parley_core::{StoreError, StoreResult};
 use parley_domain::*;
 use parley_store_rows::{conversation, event, CONVERSATION_COLS, EVENT_COLS};
 use rusqlite::{params, Connection};
+use std::sync::LazyLock;
 use uuid::Uuid;
+
+// The hot statements' texts, built once rather than formatted for every message.
+static EVENT_BY_CLIENT_ID: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {EVENT_COLS} FROM events WHERE sender_kind = ?1 AND sender_id = ?2 AND client_id = ?3 AND workspace_id = ?4")
+});
+static LATEST_CONVERSATION: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE visitor_id = ?1 AND workspace_id = ?2 ORDER BY created_at DESC, id DESC LIMIT 1")
+});
 
 fn unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _)
@@ -53,7 +62,7 @@ pub(crate) fn append(
         } => {
             let latest = one(
                 db,
-                &format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE visitor_id = ?1 AND workspace_id = ?2 ORDER BY created_at DESC, id DESC LIMIT 1"),
+                &LATEST_CONVERSATION,
                 params![visitor_id.0, ws.0],
                 |r| conversation(r),
             )?;
@@ -66,6 +75,7 @@ pub(crate) fn append(
             }
         }
     };
+    let assignee_before = conv.assignee_id;
     let starts_bot = effects.starts_bot(&conv, created);
     let mut events = Vec::new();
     for e in effects.preceding(&conv, &msg.sender) {
@@ -77,7 +87,8 @@ pub(crate) fn append(
         conv.bot_active = true;
         conv.bot_misses = 0;
     }
-    save_conversation_state(db, &conv, &events)?;
+    let same_assignee = conv.assignee_id == assignee_before;
+    save_conversation_state(db, &conv, &events, same_assignee)?;
     Ok(Appended {
         events,
         message,
@@ -97,7 +108,7 @@ fn event_by_client_id(
     };
     one(
         db,
-        &format!("SELECT {EVENT_COLS} FROM events WHERE sender_kind = ?1 AND sender_id = ?2 AND client_id = ?3 AND workspace_id = ?4"),
+        &EVENT_BY_CLIENT_ID,
         params![msg.sender.kind.as_str(), msg.sender.id, cid.as_str(), ws.0],
         |r| event(r),
     )
@@ -207,9 +218,18 @@ fn insert_event(
     Ok(event)
 }
 
-fn save_conversation_state(db: &Connection, c: &Conversation, new: &[Event]) -> StoreResult<()> {
+fn save_conversation_state(
+    db: &Connection,
+    c: &Conversation,
+    new: &[Event],
+    same_assignee: bool,
+) -> StoreResult<()> {
     let p = parley_store_rows::preview(new);
-    db.prepare_cached(crate::sql::SAVE_CONVERSATION_STATE)
+    let sql = match same_assignee {
+        true => &crate::sql::SAVE_CONVERSATION_STATE_SAME_ASSIGNEE,
+        false => crate::sql::SAVE_CONVERSATION_STATE,
+    };
+    db.prepare_cached(sql)
         .and_then(|mut s| {
             s.execute(params![
                 c.status.as_str(),

@@ -1,7 +1,7 @@
 //! Group commit for chat messages: one thread owns the stream of message writes and commits
 //! whatever queued up while the previous commit was being made in ONE transaction (one WAL
-//! fsync), each message inside its own savepoint so that a failing one changes nothing and
-//! does not take the others down. A message's result is handed back only after the commit
+//! fsync); a failing message changes nothing and does not take the others down (see
+//! `commit`). A message's result is handed back only after the commit
 //! that contains it has reached the disk (the WAL's fsync, made by `wal_sync` while this
 //! thread goes on with the next batch), so "acknowledged" still means "durable".
 //!
@@ -33,7 +33,49 @@ const MAX_BATCH: usize = 256;
 /// Distinct statements a batch may run (rusqlite keeps 16 by default).
 const STATEMENTS: usize = 32;
 
-type Work = Box<dyn FnOnce(&Connection) -> Deliver + Send>;
+/// A queued write. It may run twice: see `commit`.
+trait Job: Send {
+    /// Runs the write on `db`, inside a savepoint of its own when `savepoint`; false if it
+    /// failed. The result is kept for `deliver`.
+    fn run(&mut self, db: &Connection, savepoint: bool) -> StoreResult<bool>;
+    /// Hands the result of the last run to its caller once the batch's fate is known.
+    fn deliver(self: Box<Self>) -> Deliver;
+}
+
+type Work = Box<dyn Job>;
+
+struct Pending<T, F> {
+    work: F,
+    result: Option<StoreResult<T>>,
+    tx: oneshot::Sender<StoreResult<T>>,
+}
+
+impl<T, F> Job for Pending<T, F>
+where
+    T: Send + 'static,
+    F: FnMut(&Connection) -> StoreResult<T> + Send,
+{
+    fn run(&mut self, db: &Connection, savepoint: bool) -> StoreResult<bool> {
+        let result = match savepoint {
+            true => in_savepoint(db, &mut self.work)?,
+            false => (self.work)(db),
+        };
+        let ok = result.is_ok();
+        self.result = Some(result);
+        Ok(ok)
+    }
+
+    fn deliver(self: Box<Self>) -> Deliver {
+        let Pending { result, tx, .. } = *self;
+        let result = result.unwrap_or_else(|| Err(other(anyhow::anyhow!("not run"))));
+        Box::new(move |committed: Result<(), String>| {
+            let _ = tx.send(match committed {
+                Ok(()) => result,
+                Err(e) => Err(other(anyhow::anyhow!("commit failed: {e}"))),
+            });
+        })
+    }
+}
 
 enum Msg {
     Write(Work),
@@ -113,23 +155,18 @@ impl GroupCommit {
         }
     }
 
-    /// Runs `work` inside a savepoint of the next batch and returns its result once that batch
-    /// committed. `work` must leave nothing behind when it fails (its savepoint is rolled
-    /// back on error).
+    /// Runs `work` in the next batch and returns its result once that batch committed. `work`
+    /// must leave nothing behind when it fails (see `commit`), and may be run twice.
     pub(crate) async fn run<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: FnMut(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel::<StoreResult<T>>();
-        let job: Work = Box::new(move |db: &Connection| {
-            let result = in_savepoint(db, work);
-            Box::new(move |committed: Result<(), String>| {
-                let _ = tx.send(match committed {
-                    Ok(()) => result,
-                    Err(e) => Err(other(anyhow::anyhow!("commit failed: {e}"))),
-                });
-            }) as Deliver
+        let job: Work = Box::new(Pending {
+            work,
+            result: None,
+            tx,
         });
         self.jobs
             .send(Msg::Write(job))
@@ -139,17 +176,19 @@ impl GroupCommit {
     }
 }
 
+/// Runs `work` inside a savepoint, rolled back if it fails. The outer error is the
+/// savepoint's own.
 fn in_savepoint<T>(
     db: &Connection,
     work: impl FnOnce(&Connection) -> StoreResult<T>,
-) -> StoreResult<T> {
+) -> StoreResult<StoreResult<T>> {
     run_cached(db, "SAVEPOINT message")?;
     let result = work(db);
     if result.is_err() {
         run_cached(db, "ROLLBACK TO message")?;
     }
     run_cached(db, "RELEASE message")?;
-    result
+    Ok(result)
 }
 
 /// Runs a statement prepared once per batch: `execute_batch` would parse it for every message.
@@ -202,17 +241,39 @@ async fn run(
 
 /// Runs the batch in one transaction; `None` if it could not start (the batch is dropped).
 /// After a failed WAL sync the batch is rolled back and its senders told why.
+///
+/// A write that fails must change nothing, and must not take the rest of its batch down. A
+/// savepoint around each write would ensure that, but it copies every page the write changes
+/// that the batch had already changed: a sixth of the writer's instructions per message
+/// (docs/benchmarks.md). Writes rarely fail, and most that do fail before they change
+/// anything (an unknown conversation, say). So the batch first runs without savepoints; a
+/// failed write that changed no row is simply left out. Only when a failed write had changed
+/// rows is the whole transaction rolled back and the batch run again, each write in its own
+/// savepoint.
 fn commit(
     db: &Connection,
     batch: &mut Vec<Work>,
     wal: &WalSync,
 ) -> Option<(u64, Vec<Deliver>, Result<(), String>)> {
-    if let Err(e) = db.execute_batch("BEGIN IMMEDIATE") {
-        tracing::error!(error = %e, "starting a group commit");
+    let ran = begin(db).and_then(|()| run_all(db, batch, false));
+    let ran = match ran {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            tracing::debug!("a failed write had changed rows: the batch runs again in savepoints");
+            let _ = db.execute_batch("ROLLBACK");
+            begin(db).and_then(|()| run_all(db, batch, true).map(drop))
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = ran {
+        tracing::error!(error = %e, "running a group commit");
+        if !db.is_autocommit() {
+            let _ = db.execute_batch("ROLLBACK");
+        }
         batch.clear();
         return None;
     }
-    let delivers: Vec<Deliver> = batch.drain(..).map(|work| work(db)).collect();
+    let delivers: Vec<Deliver> = batch.drain(..).map(|job| job.deliver()).collect();
     // Numbered before COMMIT makes it visible: a read that sees it then waits for its sync.
     let n = wal.number_next();
     let committed = match wal.failed() {
@@ -225,4 +286,106 @@ fn commit(
     }
     tracing::debug!(messages = delivers.len(), "group commit");
     Some((n, delivers, committed))
+}
+
+fn begin(db: &Connection) -> StoreResult<()> {
+    run_cached(db, "BEGIN IMMEDIATE")
+}
+
+/// Runs every job; without savepoints, stops at the first failed job that had changed rows
+/// and returns false.
+fn run_all(db: &Connection, batch: &mut [Work], savepoints: bool) -> StoreResult<bool> {
+    for job in batch.iter_mut() {
+        let before = db.total_changes();
+        if !job.run(db, savepoints)? && !savepoints && db.total_changes() != before {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parley_core::StoreError;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    type Answer = oneshot::Receiver<StoreResult<()>>;
+
+    /// A job that inserts `key` into `t`, then fails if `fail_after` (having changed a row);
+    /// `runs` counts how often it ran.
+    fn insert(key: i64, fail_after: bool, runs: &Arc<AtomicUsize>) -> (Work, Answer) {
+        let runs = runs.clone();
+        let (tx, rx) = oneshot::channel();
+        let work = move |db: &Connection| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            db.execute("INSERT INTO t (k) VALUES (?1)", [key]).map_err(other)?;
+            match fail_after {
+                true => Err(StoreError::Conflict("late failure")),
+                false => Ok(()),
+            }
+        };
+        let job: Work = Box::new(Pending {
+            work,
+            result: None,
+            tx,
+        });
+        (job, rx)
+    }
+
+    /// Commits `jobs` as one batch and delivers the outcome; the keys in `t` afterwards.
+    fn commit_batch(db: &Connection, jobs: Vec<Work>) -> Vec<i64> {
+        let wal = WalSync::start_with(|| Ok(())).unwrap();
+        let mut batch = jobs;
+        let (_, delivers, committed) = commit(db, &mut batch, &wal).unwrap();
+        assert_eq!(committed, Ok(()));
+        for d in delivers {
+            d(committed.clone());
+        }
+        wal.stop();
+        let mut keys = db.prepare("SELECT k FROM t ORDER BY k").unwrap();
+        let keys = keys.query_map([], |r| r.get(0)).unwrap();
+        keys.map(Result::unwrap).collect()
+    }
+
+    fn db() -> Connection {
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY)").unwrap();
+        db
+    }
+
+    fn answer(mut rx: Answer) -> StoreResult<()> {
+        rx.try_recv().expect("every job is answered")
+    }
+
+    #[test]
+    fn a_write_that_fails_after_changing_rows_leaves_nothing_and_the_others_commit() {
+        let db = db();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (a, a_rx) = insert(1, false, &runs);
+        let (b, b_rx) = insert(2, true, &runs);
+        let (c, c_rx) = insert(3, false, &runs);
+        assert_eq!(commit_batch(&db, vec![a, b, c]), vec![1, 3]);
+        assert!(answer(a_rx).is_ok());
+        assert!(matches!(answer(b_rx), Err(StoreError::Conflict(_))));
+        assert!(answer(c_rx).is_ok());
+        // Run again in savepoints: a and b twice, c once (the first pass stopped at b).
+        assert_eq!(runs.load(Ordering::SeqCst), 5);
+    }
+
+    #[test]
+    fn a_write_that_fails_before_changing_anything_is_left_out_in_one_pass() {
+        let db = db();
+        db.execute("INSERT INTO t (k) VALUES (2)", []).unwrap();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (a, a_rx) = insert(1, false, &runs);
+        // Its INSERT breaks the primary key: the statement undoes itself, no row changed.
+        let (b, b_rx) = insert(2, false, &runs);
+        let (c, c_rx) = insert(3, false, &runs);
+        assert_eq!(commit_batch(&db, vec![a, b, c]), vec![1, 2, 3]);
+        assert!(answer(a_rx).is_ok());
+        assert!(answer(b_rx).is_err());
+        assert!(answer(c_rx).is_ok());
+        assert_eq!(runs.load(Ordering::SeqCst), 3, "no second pass");
+    }
 }

@@ -13,6 +13,7 @@ use crate::other;
 use parley_core::StoreResult;
 use parley_store_rows::{Get, R};
 use rusqlite::{Connection, OptionalExtension};
+use std::cell::Cell;
 use sqlx::SqlitePool;
 use uuid::Uuid;
 
@@ -34,27 +35,56 @@ pub(crate) async fn on_pooled<T>(
     Ok(out)
 }
 
-/// A rusqlite row seen through the decoders' column interface.
-pub(crate) struct Row<'a, 'b>(pub(crate) &'a rusqlite::Row<'b>);
+/// A rusqlite row seen through the decoders' column interface. rusqlite finds a column by name
+/// by comparing it with every column's name, case-insensitively: a tenth of the group commit's
+/// instructions went there (docs/benchmarks.md). The decoders ask for the columns in the order
+/// the queries list them, so the lookup first tries the column after the last one found.
+pub(crate) struct Row<'a, 'b> {
+    row: &'a rusqlite::Row<'b>,
+    next: Cell<usize>,
+}
+
+impl<'a, 'b> Row<'a, 'b> {
+    fn new(row: &'a rusqlite::Row<'b>) -> Self {
+        Row {
+            row,
+            next: Cell::new(0),
+        }
+    }
+
+    fn get<T: rusqlite::types::FromSql>(&self, col: &str) -> R<T> {
+        let stmt: &rusqlite::Statement = self.row.as_ref();
+        let n = stmt.column_count();
+        let start = self.next.get();
+        for i in (start..n).chain(0..start.min(n)) {
+            if stmt.column_name(i).is_ok_and(|name| name == col) {
+                self.next.set(i + 1);
+                return Ok(self.row.get(i)?);
+            }
+        }
+        // Not spelled exactly as asked: rusqlite's own lookup (case-insensitive) decides.
+        Ok(self.row.get(col)?)
+    }
+}
 
 impl Get for Row<'_, '_> {
     fn text(&self, col: &str) -> R<String> {
-        Ok(self.0.get(col)?)
+        self.get(col)
     }
     fn opt_text(&self, col: &str) -> R<Option<String>> {
-        Ok(self.0.get(col)?)
+        self.get(col)
     }
     fn int(&self, col: &str) -> R<i64> {
-        Ok(self.0.get(col)?)
+        self.get(col)
     }
     fn opt_int(&self, col: &str) -> R<Option<i64>> {
-        Ok(self.0.get(col)?)
+        self.get(col)
     }
     fn uuid(&self, col: &str) -> R<Uuid> {
-        Ok(self.0.get(col)?)
+        self.get(col)
     }
     fn opt_uuid(&self, col: &str) -> R<Option<Uuid>> {
-        Ok(self.0.get(col)?)
+        self.get(col)
     }
 }
 
@@ -67,7 +97,7 @@ pub(crate) fn one<T, P: rusqlite::Params>(
 ) -> StoreResult<Option<T>> {
     let mut stmt = db.prepare_cached(sql).map_err(other)?;
     let found = stmt
-        .query_row(args, |r| Ok(decode(&Row(r))))
+        .query_row(args, |r| Ok(decode(&Row::new(r))))
         .optional()
         .map_err(other)?;
     found.transpose().map_err(other)
@@ -82,7 +112,7 @@ pub(crate) fn all<T, P: rusqlite::Params>(
 ) -> StoreResult<Vec<T>> {
     let mut stmt = db.prepare_cached(sql).map_err(other)?;
     let rows = stmt
-        .query_map(args, |r| Ok(decode(&Row(r))))
+        .query_map(args, |r| Ok(decode(&Row::new(r))))
         .map_err(other)?;
     let mut out = Vec::new();
     for row in rows {
