@@ -186,7 +186,7 @@ run_standard() {
     # 500 msg/s is the standard rate, the others find where throughput stops following the rate
     # (up to the 10,000 msg/s target).
     visitors=${VISITORS:-2000} agents=${AGENTS:-10} chatters=${CHATTERS:-200}
-    rates=${RATES:-500,1000,2000,3000,4000,5000,6500,8000,10000} duration=${DURATION:-10} settle=${SETTLE_MS:-2000}
+    rates=${RATES:-500,1000,2000,3000,4000,5000,6500,8000,10000,11000,12000} duration=${DURATION:-10} settle=${SETTLE_MS:-2000}
   fi
   machine_busy "$OUT_DIR/load-$STAMP.txt"
   DATA=$(mktemp -d -t parley-bench.XXXXXX)

@@ -43,3 +43,14 @@ pub(crate) const SAVE_CONVERSATION_STATE: &str =
 /// journal); without that column it cannot fail halfway and needs none (docs/benchmarks.md).
 pub(crate) static SAVE_CONVERSATION_STATE_SAME_ASSIGNEE: LazyLock<String> =
     LazyLock::new(|| SAVE_CONVERSATION_STATE.replace("assignee_id = ?2, ", ""));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_update_for_an_unchanged_assignee_leaves_the_column_alone() {
+        assert!(SAVE_CONVERSATION_STATE.contains("assignee_id = ?2, "));
+        assert!(!SAVE_CONVERSATION_STATE_SAME_ASSIGNEE.contains("assignee_id"));
+    }
+}
