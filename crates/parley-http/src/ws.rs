@@ -10,6 +10,7 @@
 //! commit is done and meanwhile holds back only the events its ack must precede.
 
 mod sends;
+mod subs;
 
 use crate::error::ApiError;
 use crate::extract::{origin, SESSION_COOKIE};
@@ -27,11 +28,11 @@ use parley_core::service::{Actor, Agent};
 use parley_core::ServiceError;
 use parley_domain::*;
 use sends::{Done, Lane, Sends};
+use subs::Subscriptions;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Instant;
-use tokio_stream::StreamMap;
 
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Frames are queued and written together once the socket has nothing more to do at once (see
@@ -264,7 +265,7 @@ struct Conn {
     state: AppState,
     sink: SplitSink<WebSocket, Message>,
     stream: SplitStream<WebSocket>,
-    subs: StreamMap<Topic, futures::stream::BoxStream<'static, BusItem>>,
+    subs: Subscriptions,
     /// Last seq sent, per subscribed conversation.
     seqs: HashMap<ConversationId, i64>,
     last_activity: Instant,
@@ -284,8 +285,8 @@ impl Conn {
             state,
             sink,
             stream,
-            // A visitor's two topics; an agent's grow it as it subscribes to conversations.
-            subs: StreamMap::with_capacity(2),
+            // A visitor's two topics, or an agent's; conversations are kept apart.
+            subs: Subscriptions::with_capacity(2),
             seqs: HashMap::new(),
             last_activity: Instant::now(),
             malformed: 0,
