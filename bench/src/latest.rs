@@ -215,7 +215,10 @@ fn rows(
                     };
                     out.push(row(
                         "visitor → agent latency p50 / p99",
-                        &format!("p50 ≤ 2 / p99 ≤ 20 ms at {} msg/s", thousands(standard_rate)),
+                        &format!(
+                            "p50 ≤ 2 / p99 ≤ 20 ms at {} msg/s",
+                            thousands(standard_rate)
+                        ),
                         format!(
                             "{p50:.1} / {p99:.1} ms at {} msg/s",
                             thousands(f(r, "/target_rate").unwrap_or(0.0))

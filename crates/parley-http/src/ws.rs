@@ -28,11 +28,11 @@ use parley_core::service::{Actor, Agent};
 use parley_core::ServiceError;
 use parley_domain::*;
 use sends::{Done, Lane, Sends};
-use subs::Subscriptions;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Instant;
+use subs::Subscriptions;
 
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Frames are queued and written together once the socket has nothing more to do at once (see

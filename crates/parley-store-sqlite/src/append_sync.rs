@@ -60,12 +60,9 @@ pub(crate) fn append(
             visitor_id,
             group_id,
         } => {
-            let latest = one(
-                db,
-                &LATEST_CONVERSATION,
-                params![visitor_id.0, ws.0],
-                |r| conversation(r),
-            )?;
+            let latest = one(db, &LATEST_CONVERSATION, params![visitor_id.0, ws.0], |r| {
+                conversation(r)
+            })?;
             match latest {
                 Some(c) => (c, false),
                 None => (

@@ -319,7 +319,8 @@ mod tests {
         let (tx, rx) = oneshot::channel();
         let work = move |db: &Connection| {
             runs.fetch_add(1, Ordering::SeqCst);
-            db.execute("INSERT INTO t (k) VALUES (?1)", [key]).map_err(other)?;
+            db.execute("INSERT INTO t (k) VALUES (?1)", [key])
+                .map_err(other)?;
             match fail_after {
                 true => Err(StoreError::Conflict("late failure")),
                 false => Ok(()),
@@ -350,7 +351,8 @@ mod tests {
 
     fn db() -> Connection {
         let db = Connection::open_in_memory().unwrap();
-        db.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY)").unwrap();
+        db.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+            .unwrap();
         db
     }
 

@@ -13,8 +13,8 @@ use crate::other;
 use parley_core::StoreResult;
 use parley_store_rows::{Get, R};
 use rusqlite::{Connection, OptionalExtension};
-use std::cell::Cell;
 use sqlx::SqlitePool;
+use std::cell::Cell;
 use uuid::Uuid;
 
 /// Runs `work` with rusqlite on one of `pool`'s connections, locked out of sqlx's worker

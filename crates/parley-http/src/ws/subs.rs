@@ -59,13 +59,21 @@ impl Subscriptions {
 
     pub(super) fn remove(&mut self, topic: &Topic) {
         self.fixed.remove(topic);
-        if let Some(abort) = self.conversations.as_mut().and_then(|c| c.aborts.remove(topic)) {
+        if let Some(abort) = self
+            .conversations
+            .as_mut()
+            .and_then(|c| c.aborts.remove(topic))
+        {
             abort.abort();
         }
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.fixed.is_empty() && self.conversations.as_ref().is_none_or(|c| c.feeds.is_empty())
+        self.fixed.is_empty()
+            && self
+                .conversations
+                .as_ref()
+                .is_none_or(|c| c.feeds.is_empty())
     }
 }
 
