@@ -183,8 +183,9 @@ run_standard() {
     duration=${DURATION:-3} settle=${SETTLE_MS:-500}
   else
     # Sized for a 2-core machine: 2,000 open visitor sockets, 10 agents, 200 chatting visitors;
-    # 500 msg/s is the standard rate, the others find where throughput stops following the rate
-    # (up to the 10,000 msg/s target).
+    # the rates find where throughput stops following the rate. They go past the 10,000 msg/s
+    # target, since the run offered exactly 10,000 reads a little under it (the delivered rate
+    # counts until the last delivery); the latency target is checked at 5,000.
     visitors=${VISITORS:-2000} agents=${AGENTS:-10} chatters=${CHATTERS:-200}
     rates=${RATES:-500,1000,2000,3000,4000,5000,6500,8000,10000,11000,12000} duration=${DURATION:-10} settle=${SETTLE_MS:-2000}
   fi
