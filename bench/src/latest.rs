@@ -40,7 +40,7 @@ pub struct LatestArgs {
     /// The rate whose latency is checked against the target (p50 ≤ 2 / p99 ≤ 20 ms); without
     /// a run at it, the latency of the highest sustained rate is reported, unchecked.
     #[arg(long, default_value_t = 5000.0)]
-    standard_rate: f64,
+    latency_rate: f64,
 }
 
 fn load(p: &Option<PathBuf>) -> Result<Option<Value>> {
@@ -110,7 +110,7 @@ fn rows(
     startup: Option<&Value>,
     cluster: Option<&Value>,
     cluster_skipped: Option<&str>,
-    standard_rate: f64,
+    latency_rate: f64,
 ) -> Vec<Row> {
     let mut out = Vec::new();
     // Idle sockets: the standard run and the fan-out run each hold their visitors on one server.
@@ -200,7 +200,7 @@ fn rows(
             ));
             let at_rate = runs
                 .iter()
-                .find(|r| r["target_rate"].as_f64() == Some(standard_rate));
+                .find(|r| r["target_rate"].as_f64() == Some(latency_rate));
             match at_rate.or(best) {
                 Some(r) => {
                     let (p50, p99) = (
@@ -215,10 +215,7 @@ fn rows(
                     };
                     out.push(row(
                         "visitor → agent latency p50 / p99",
-                        &format!(
-                            "p50 ≤ 2 / p99 ≤ 20 ms at {} msg/s",
-                            thousands(standard_rate)
-                        ),
+                        &format!("p50 ≤ 2 / p99 ≤ 20 ms at {} msg/s", thousands(latency_rate)),
                         format!(
                             "{p50:.1} / {p99:.1} ms at {} msg/s",
                             thousands(f(r, "/target_rate").unwrap_or(0.0))
@@ -443,7 +440,7 @@ fn block(a: &LatestArgs) -> Result<String> {
         startup.as_ref(),
         cluster.as_ref(),
         a.cluster_skipped.as_deref(),
-        a.standard_rate,
+        a.latency_rate,
     );
     let date = a
         .date

@@ -84,17 +84,27 @@ impl Stream for Subscriptions {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         this.conversations_first = !this.conversations_first;
-        for conversations in [this.conversations_first, !this.conversations_first] {
-            let next = match (conversations, &mut this.conversations) {
-                (true, Some(c)) => c.feeds.poll_next_unpin(cx),
-                (true, None) => continue,
-                (false, _) => this.fixed.poll_next_unpin(cx),
-            };
-            if let Poll::Ready(Some(item)) = next {
-                return Poll::Ready(Some(item));
-            }
+        let next = match this.conversations_first {
+            true => this.poll_conversations(cx).or_else(|| this.poll_fixed(cx)),
+            false => this.poll_fixed(cx).or_else(|| this.poll_conversations(cx)),
+        };
+        next.map_or(Poll::Pending, |item| Poll::Ready(Some(item)))
+    }
+}
+
+impl Subscriptions {
+    fn poll_fixed(&mut self, cx: &mut Context<'_>) -> Option<(Topic, BusItem)> {
+        match self.fixed.poll_next_unpin(cx) {
+            Poll::Ready(item) => item,
+            Poll::Pending => None,
         }
-        Poll::Pending
+    }
+
+    fn poll_conversations(&mut self, cx: &mut Context<'_>) -> Option<(Topic, BusItem)> {
+        match self.conversations.as_mut()?.feeds.poll_next_unpin(cx) {
+            Poll::Ready(item) => item,
+            Poll::Pending => None,
+        }
     }
 }
 
