@@ -103,10 +103,11 @@ impl GroupCommit {
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {};",
             crate::checkpointer::WRITER_AUTOCHECKPOINT_PAGES
         ))?;
-        // Each message's savepoint copies the pages it changes that the batch had already
-        // changed (its sub-journal); past 64 KiB SQLite moved that copy to a new temporary
-        // file, written page by page and deleted after the batch: half of the writer's writes
-        // in large batches. In memory it costs a copy. And a batch's hot pages (each
+        // A savepoint or statement journal copies the pages a message changes that the batch
+        // had already changed (the sub-journal; rare since `commit` runs without savepoints,
+        // but a batch run again in savepoints or an UPDATE of an assignee has one); past
+        // 64 KiB SQLite moved that copy to a new temporary file, written page by page and
+        // deleted after the batch. In memory it costs a copy. And a batch's hot pages (each
         // conversation's last leaf, each sender's client-id leaf, the conversation rows)
         // outgrew the default 2 MiB cache at 200 busy conversations, so pages were read back
         // from the WAL batch after batch (docs/benchmarks.md).
